@@ -1,0 +1,308 @@
+package guest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// SSH is a Transport over one SSH connection; each command is a session.
+type SSH struct {
+	cfg    SSHConfig
+	client *ssh.Client
+
+	lostOnce sync.Once
+	lost     chan struct{} // closed when the connection died or was closed
+	lostErr  error         // why, valid once lost is closed
+
+	closeOnce sync.Once
+	closed    chan struct{} // closed by Close
+	wg        sync.WaitGroup
+}
+
+var _ Transport = (*SSH)(nil)
+
+func newSSH(client *ssh.Client, cfg SSHConfig) *SSH {
+	s := &SSH{cfg: cfg, client: client, lost: make(chan struct{}), closed: make(chan struct{})}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		err := client.Wait()
+		if err == nil {
+			err = errors.New("connection closed by the guest")
+		}
+		s.markLost(err)
+	}()
+	if cfg.KeepAlive > 0 {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.keepAlive()
+		}()
+	}
+	return s
+}
+
+func (s *SSH) markLost(err error) {
+	s.lostOnce.Do(func() {
+		s.lostErr = err
+		close(s.lost)
+	})
+}
+
+// keepAlive sends keepalive@openssh.com every cfg.KeepAlive. When
+// KeepAliveMissed intervals pass without a reply the peer is dead: the
+// connection is closed so that every running command fails with
+// ErrConnectionLost within KeepAlive*(KeepAliveMissed+1).
+func (s *SSH) keepAlive() {
+	tick := time.NewTicker(s.cfg.KeepAlive)
+	defer tick.Stop()
+	replies := make(chan struct{}, 1)
+	lastReply := time.Now()
+	inFlight := false
+	for {
+		select {
+		case <-s.closed:
+			return
+		case <-s.lost:
+			return
+		case <-replies:
+			inFlight = false
+			lastReply = time.Now()
+		case <-tick.C:
+			if time.Since(lastReply) > s.cfg.KeepAlive*time.Duration(s.cfg.KeepAliveMissed) {
+				s.markLost(fmt.Errorf("no reply to keepalives for %s", time.Since(lastReply).Round(time.Second)))
+				_ = s.client.Close()
+				return
+			}
+			if !inFlight {
+				inFlight = true
+				go func() {
+					// Any reply, even "request failed", proves the peer alive.
+					if _, _, err := s.client.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+						replies <- struct{}{}
+					}
+				}()
+			}
+		}
+	}
+}
+
+// Close closes the connection; running commands fail with ErrConnectionLost.
+func (s *SSH) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		s.markLost(ErrClosed)
+		err = s.client.Close()
+		s.wg.Wait()
+		if errors.Is(err, io.EOF) || (err != nil && strings.Contains(err.Error(), "use of closed network connection")) {
+			err = nil
+		}
+	})
+	return err
+}
+
+// lostError wraps cause as ErrConnectionLost with the connection's reason.
+func (s *SSH) lostError(cause error) error {
+	select {
+	case <-s.lost:
+		if errors.Is(s.lostErr, ErrClosed) {
+			return fmt.Errorf("%w: %w", ErrConnectionLost, ErrClosed)
+		}
+		return fmt.Errorf("%w: %s: %v", ErrConnectionLost, s.cfg.Addr, s.lostErr)
+	default:
+		return fmt.Errorf("%w: %s: %v", ErrConnectionLost, s.cfg.Addr, cause)
+	}
+}
+
+func (s *SSH) newSession() (*ssh.Session, error) {
+	select {
+	case <-s.closed:
+		return nil, ErrClosed
+	default:
+	}
+	sess, err := s.client.NewSession()
+	if err != nil {
+		return nil, s.lostError(err)
+	}
+	return sess, nil
+}
+
+// Run implements Transport.
+func (s *SSH) Run(ctx context.Context, cmd Command) (Result, error) {
+	p, err := buildPlan(cmd, newPlanDir())
+	if err != nil {
+		return Result{}, err
+	}
+	defer s.cleanup(p)
+	if p.wrapper != nil {
+		if err := s.helper(ctx, "upload of the command wrapper", p.upload, bytes.NewReader(p.wrapper)); err != nil {
+			return Result{}, err
+		}
+	}
+	return s.runLine(ctx, p, cmd)
+}
+
+func (s *SSH) runLine(ctx context.Context, p plan, cmd Command) (Result, error) {
+	sess, err := s.newSession()
+	if err != nil {
+		return Result{}, err
+	}
+	defer sess.Close()
+	sess.Stdout = cmd.Stdout
+	sess.Stderr = cmd.Stderr
+	if cmd.PTY != nil {
+		term := cmd.PTY.Term
+		if term == "" {
+			term = "xterm-256color"
+		}
+		if err := sess.RequestPty(term, cmd.PTY.Rows, cmd.PTY.Cols, ssh.TerminalModes{}); err != nil {
+			return Result{}, fmt.Errorf("guest: PTY request refused by %s: %w", s.cfg.Addr, err)
+		}
+	}
+	stdin, err := sess.StdinPipe()
+	if err != nil {
+		return Result{}, err
+	}
+	if err := sess.Start(p.line); err != nil {
+		return Result{}, s.lostError(err)
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(done)
+	// Stdin is copied outside the session so that Wait never blocks on a
+	// reader the command did not consume.
+	go feedStdin(stdin, cmd.Stdin, done)
+	if cmd.PTY != nil && cmd.PTY.Resize != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				case ws, ok := <-cmd.PTY.Resize:
+					if !ok {
+						return
+					}
+					_ = sess.WindowChange(ws.Rows, ws.Cols)
+				}
+			}
+		}()
+	}
+	if cmd.Signals != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.forwardSignals(sess, p, cmd.Signals, done)
+		}()
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sess.Wait() }()
+	select {
+	case err = <-waited:
+	case <-ctx.Done():
+		// Kill the remote command (both ways), then stop waiting for it.
+		_ = sess.Signal(ssh.SIGKILL)
+		s.killRemote(p, "KILL")
+		_ = sess.Close()
+		<-waited
+		return Result{}, fmt.Errorf("guest: command cancelled: %w", ctx.Err())
+	}
+	return s.result(err)
+}
+
+// result converts a session's end into a Result or ErrConnectionLost.
+func (s *SSH) result(err error) (Result, error) {
+	var exit *ssh.ExitError
+	switch {
+	case err == nil:
+		return Result{}, nil
+	case errors.As(err, &exit):
+		if sig := exit.Signal(); sig != "" {
+			return signalResult(strings.TrimPrefix(sig, "SIG")), nil
+		}
+		return Result{ExitCode: exit.ExitStatus()}, nil
+	default:
+		// No exit status: the session (or the whole connection) died.
+		return Result{}, s.lostError(err)
+	}
+}
+
+// forwardSignals sends each signal as an SSH "signal" request; if the
+// command survives cfg.SignalGrace it is sent again with kill(1), since
+// many servers (OpenSSH before 8.1 among them) ignore signal requests.
+func (s *SSH) forwardSignals(sess *ssh.Session, p plan, sigs <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case <-done:
+			return
+		case sig, ok := <-sigs:
+			if !ok {
+				return
+			}
+			name := signalName(sig)
+			if name == "" {
+				s.cfg.Logf("guest: signal %v cannot be forwarded", sig)
+				continue
+			}
+			_ = sess.Signal(ssh.Signal(name))
+			grace := time.NewTimer(s.cfg.SignalGrace)
+			select {
+			case <-done:
+				grace.Stop()
+				return
+			case <-grace.C:
+				s.killRemote(p, name)
+			}
+		}
+	}
+}
+
+// killRemote signals the recorded remote process group through a second
+// session, bounded in time.
+func (s *SSH) killRemote(p plan, sig string) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DialTimeout)
+	defer cancel()
+	_ = s.helper(ctx, "signal "+sig, "/bin/sh -c "+quote(killLine(p.pidFile(), sig)), nil)
+}
+
+// cleanup removes the command's private directory, best effort and bounded.
+func (s *SSH) cleanup(p plan) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DialTimeout)
+	defer cancel()
+	_ = s.helper(ctx, "cleanup", p.cleanup, nil)
+}
+
+// helper runs a transport-internal command line; non-zero exit is a *CommandError.
+func (s *SSH) helper(ctx context.Context, op, line string, stdin io.Reader) error {
+	var stderr limitedBuffer
+	res, err := s.runLine(ctx, plan{line: line}, Command{Stdin: stdin, Stderr: &stderr})
+	if err != nil {
+		return fmt.Errorf("guest: %s: %w", op, err)
+	}
+	if res.ExitCode != 0 || res.Signal != "" {
+		return &CommandError{Op: op, ExitCode: res.ExitCode, Stderr: stderr.firstLines()}
+	}
+	return nil
+}
+
+// CopyFile implements Transport: the file is streamed on stdin to cat(1),
+// created private and then given mode.
+func (s *SSH) CopyFile(ctx context.Context, r io.Reader, guestPath string, mode os.FileMode) error {
+	line, err := copyFileLine(guestPath, mode)
+	if err != nil {
+		return err
+	}
+	return s.helper(ctx, "copy to "+guestPath, line, r)
+}
