@@ -1,0 +1,116 @@
+package tart
+
+import (
+	"regexp"
+	"strings"
+)
+
+// rule maps tart's messages to an error class. Rules are tried in order;
+// the first whose pattern matches a meaningful line wins. exit (when
+// non-zero) restricts the rule to that exit code.
+type rule struct {
+	kind error
+	re   *regexp.Regexp
+	exit int
+}
+
+func r(kind error, pattern string) rule {
+	return rule{kind: kind, re: regexp.MustCompile(pattern)}
+}
+
+// classifyRules: tart-cli.md §1.4 (RuntimeError texts), §4.1 (VM limit), §7
+// (ip), §9 (exec), §11 (registry auth), plus disk-space errors.
+var classifyRules = []rule{
+	r(ErrVMNotFound, `the specified VM ".*" does not exist`),
+	r(ErrVMNotFound, `failed to open lock file .*No such file or directory`), // delete before 2.18.5
+	r(ErrAlreadyRunning, `VM ".*" is already running`),
+	r(ErrNotRunning, `VM ".*" is not running`),
+	r(ErrVMRunning, `VM ".*" is running`),
+	r(ErrVMLimit, `(?i)number of VMs exceeds the system limit|maximum supported number of active virtual machines|VZErrorDomain Code=6\b`),
+	r(ErrNoIP, `(?i)no IP address found`),
+	r(ErrDiskFull, `(?i)no space left on device|not enough disk space|ENOSPC`),
+	r(ErrAuth, `(?i)invalid credentials|AuthFailed|authentication|unauthorized|code: 40[13]\b|status(?: code)?:? 40[13]\b|\b40[13] (?:Unauthorized|Forbidden)`),
+	r(ErrAgentUnavailable, `(?i)Failed to connect to the VM using its control socket|is the Tart Guest Agent running`),
+	r(ErrUnsupported, `(?i)is only available on macOS|is supported on hosts starting with|is available for Mac with the M3|only supported on hosts that have Rosetta|is not supported on this system|Only Linux VMs are supported on Intel|host macOS version is outdated|UnsupportedArchitectureError|You can only suspend macOS VMs|do not support nested virtualization`),
+}
+
+// noiseRe matches stderr lines that never explain a failure.
+var noiseRe = regexp.MustCompile(`^(?:Usage:|See 'tart|Help:|OVERVIEW:|USAGE:|OPTIONS:|ARGUMENTS:|SUBCOMMANDS:|Failed to perform garbage collection)`)
+
+// meaningfulLines returns the trimmed non-blank, non-noise lines of s.
+func meaningfulLines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(strings.TrimRight(l, "\r"))
+		if l == "" || noiseRe.MatchString(l) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
+}
+
+// class is an error class and the tart output line that explains it.
+type class struct {
+	kind error
+	line string
+}
+
+// classify picks the error class and the line that explains it from tart's
+// exit code and stderr (for `tart run`, its whole log).
+func classify(exitCode int, stderr string) class {
+	lines := meaningfulLines(stderr)
+	for _, ru := range classifyRules {
+		if ru.exit != 0 && ru.exit != exitCode {
+			continue
+		}
+		for _, l := range lines {
+			if ru.re.MatchString(l) {
+				return class{ru.kind, l}
+			}
+		}
+	}
+	c := class{kind: ErrFailed}
+	if len(lines) > 0 {
+		c.line = lines[0]
+	}
+	if exitCode == 64 {
+		c.kind = ErrUsage
+	}
+	return c
+}
+
+// Patterns of tart's own `tart exec` failures, by exit code.
+var execFailures = map[int][]rule{
+	2: {
+		{kind: ErrNotRunning, re: regexp.MustCompile(`^VM ".*" is not running$`)},
+		{kind: ErrVMNotFound, re: regexp.MustCompile(`^the specified VM ".*" does not exist$`)},
+	},
+	1: {
+		{kind: ErrAgentUnavailable, re: regexp.MustCompile(`^Failed to connect to the VM using its control socket`)},
+		{kind: ErrUnsupported, re: regexp.MustCompile(`^"tart exec" is only available on macOS`)},
+	},
+	64: {
+		{kind: ErrUsage, re: regexp.MustCompile(`^Error: `)},
+	},
+}
+
+// execTartFailure decides whether a non-zero `tart exec` status came from
+// tart itself rather than from the guest command (whose exit code tart
+// passes through). Only tart's own messages count, so a guest program that
+// prints "Error: ..." is not mistaken for a tart failure (for 64 the usage
+// footer of `tart exec` must be present too).
+func execTartFailure(exitCode int, stderr string) (class, bool) {
+	if exitCode == 64 && !strings.Contains(stderr, "tart exec") {
+		return class{}, false
+	}
+	lines := meaningfulLines(stderr)
+	for _, ru := range execFailures[exitCode] {
+		for _, l := range lines {
+			if ru.re.MatchString(l) {
+				return class{ru.kind, l}, true
+			}
+		}
+	}
+	return class{}, false
+}

@@ -1,0 +1,50 @@
+//go:build unix
+
+package tart
+
+import (
+	"errors"
+	"os/exec"
+	"syscall"
+)
+
+// setProcessGroup puts the child in a new process group so cancellation can
+// kill tart and anything it started (softnet, helpers).
+func setProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+// setSession detaches the child into its own session: it survives the
+// caller's exit and signals sent to the caller's process group.
+func setSession(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+}
+
+func killProcessGroup(cmd *exec.Cmd) error {
+	if cmd.Process == nil {
+		return nil
+	}
+	err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	if errors.Is(err, syscall.ESRCH) {
+		return cmd.Process.Kill()
+	}
+	return err
+}
+
+// processAlive reports whether pid exists (EPERM: exists, not ours).
+func processAlive(pid int) bool {
+	if pid <= 0 {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// signalGroup SIGKILLs the process group led by pid (a Setsid child leads
+// its own group).
+func signalGroup(pid int) error {
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+		return syscall.Kill(pid, syscall.SIGKILL)
+	}
+	return nil
+}

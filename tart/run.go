@@ -1,0 +1,271 @@
+package tart
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+const (
+	defaultStartTimeout = 60 * time.Second
+	defaultStartSettle  = 500 * time.Millisecond
+	startPollInterval   = 100 * time.Millisecond
+)
+
+// RunHandle is a started `tart run`. The process is detached (own session):
+// it outlives the caller and the caller's process-group signals.
+type RunHandle struct {
+	Name    string
+	PID     int
+	LogPath string
+
+	done     chan struct{} // closed when tart run exits (parent only)
+	mu       sync.Mutex
+	exitCode int
+	waited   bool
+}
+
+// Attach rebuilds a handle for a `tart run` found after a restart. Done()
+// never closes for it (the process is not our child): use Alive().
+func Attach(name string, pid int, logPath string) *RunHandle {
+	return &RunHandle{Name: name, PID: pid, LogPath: logPath, exitCode: -1}
+}
+
+// Done is closed when tart run exits. Only for the process that started it;
+// nil for an attached handle (a nil channel blocks forever in select).
+func (h *RunHandle) Done() <-chan struct{} { return h.done }
+
+// ExitCode of tart run once Done is closed; -1 before, when killed by a
+// signal, or for an attached handle.
+func (h *RunHandle) ExitCode() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.exitCode
+}
+
+// Alive reports whether the tart run process still exists. For an attached
+// handle this is a PID check (a recycled PID can fool it; confirm with
+// List/Get state when it matters).
+func (h *RunHandle) Alive() bool {
+	if h.done != nil {
+		select {
+		case <-h.done:
+			return false
+		default:
+			return true
+		}
+	}
+	return processAlive(h.PID)
+}
+
+// LogTail returns the last n lines of the run log ("" if unreadable).
+func (h *RunHandle) LogTail(n int) string {
+	if n <= 0 || h.LogPath == "" {
+		return ""
+	}
+	data, err := readTail(h.LogPath, 256<<10)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func readTail(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = f.Close() }()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	off := max64(0, fi.Size()-max)
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(f)
+}
+
+func max64(a, b int64) int64 {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// readFrom returns the log content written after offset off.
+func readFrom(path string, off int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer func() { _ = f.Close() }()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, 1<<20))
+	return string(b)
+}
+
+// Run starts `tart run name` detached (Setsid), output appended to
+// o.LogPath, o.ExtraFiles inherited. It returns once the VM shows as running
+// and stayed up for o.StartSettle, or with a classified *Error when tart run
+// exits first (VM not found, already running, VM limit, ...). If ctx ends or
+// StartTimeout passes before that, the process is killed and the error is
+// ErrTimeout (or the ctx error). After Run returns a handle, ctx no longer
+// affects the VM.
+func (c *Client) Run(ctx context.Context, name string, o RunOptions) (*RunHandle, error) {
+	args, err := RunArgs(name, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.require(ctx, RunFeatures(o)); err != nil {
+		return nil, err
+	}
+	logFile, err := openRunLog(name, o.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	startOff, _ := logFile.Seek(0, io.SeekEnd)
+
+	// Not CommandContext: the VM must not die with ctx once started.
+	cmd := c.command(context.Background(), args, nil)
+	cmd.Cancel = nil
+	cmd.WaitDelay = 0
+	setSession(cmd)
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	cmd.ExtraFiles = o.ExtraFiles
+	startErr := cmd.Start()
+	_ = logFile.Close() // the child has its own copy
+	if startErr != nil {
+		return nil, &Error{Kind: startErrKind(startErr), Args: RedactArgs(args), ExitCode: -1, Cause: startErr}
+	}
+	h := &RunHandle{Name: name, PID: cmd.Process.Pid, LogPath: logFile.Name(), done: make(chan struct{}), exitCode: -1}
+	go func() {
+		_ = cmd.Wait()
+		h.mu.Lock()
+		h.exitCode = exitCode(cmd)
+		h.waited = true
+		h.mu.Unlock()
+		close(h.done)
+	}()
+
+	if err := c.awaitStart(ctx, h, o, args, startOff); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// awaitStart watches a fresh tart run until it is established, failed, or
+// out of time. On any error the process is gone when it returns.
+func (c *Client) awaitStart(ctx context.Context, h *RunHandle, o RunOptions, args []string, startOff int64) error {
+	timeout := o.StartTimeout
+	if timeout <= 0 {
+		timeout = defaultStartTimeout
+	}
+	settle := o.StartSettle
+	if settle == 0 {
+		settle = defaultStartSettle
+	}
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(startPollInterval)
+	defer tick.Stop()
+
+	exited := func() error {
+		code := h.ExitCode()
+		cl := classify(code, readFrom(h.LogPath, startOff))
+		kind, line := cl.kind, cl.line
+		if code == 0 {
+			// Exit 0 right away: guest stopped, or tart printed a usage/help
+			// text. Either way the VM is not running.
+			kind = ErrFailed
+			if line == "" {
+				line = "tart run exited immediately with status 0"
+			}
+		}
+		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: code, Stderr: line}
+	}
+	kill := func(cause error) error {
+		_ = signalGroup(h.PID)
+		<-h.done // bounded: SIGKILL cannot be ignored
+		kind := ErrTimeout
+		if errors.Is(cause, context.Canceled) {
+			kind = ErrFailed
+		}
+		line := classify(h.ExitCode(), readFrom(h.LogPath, startOff)).line
+		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: -1, Stderr: line, Cause: cause}
+	}
+
+	var runningSince time.Time
+	for {
+		select {
+		case <-h.done:
+			return exited()
+		case <-ctx.Done():
+			return kill(ctx.Err())
+		case <-deadline.C:
+			return kill(fmt.Errorf("VM %q did not show as running within %s: %w", h.Name, timeout, context.DeadlineExceeded))
+		case <-tick.C:
+		}
+		if runningSince.IsZero() {
+			if c.isRunning(ctx, h.Name) {
+				runningSince = time.Now()
+			} else {
+				continue
+			}
+		}
+		if settle < 0 || time.Since(runningSince) >= settle {
+			select {
+			case <-h.done:
+				return exited()
+			default:
+				return nil
+			}
+		}
+	}
+}
+
+// isRunning asks tart whether name holds its run lock. Errors (tart busy,
+// VM briefly unreadable) count as "not yet".
+func (c *Client) isRunning(ctx context.Context, name string) bool {
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	info, err := c.Get(pctx, name)
+	return err == nil && info.State == StateRunning
+}
+
+func openRunLog(name, path string) (*os.File, error) {
+	if path == "" {
+		f, err := os.CreateTemp("", "tart-run-"+safeFileName(name)+"-*.log")
+		if err != nil {
+			return nil, fmt.Errorf("tart run %s: creating log file: %w", name, err)
+		}
+		return f, nil
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, usagef("run log %q cannot be opened (%v); pass a writable LogPath", path, err)
+	}
+	return f, nil
+}
+
+func safeFileName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == ':' || r == '@' || r < ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
