@@ -69,3 +69,31 @@ func copyFileLine(path string, mode os.FileMode) (string, error) {
 	}
 	return fmt.Sprintf("umask 077 && cat > %s && chmod %04o %s", quote(path), mode.Perm(), quote(path)), nil
 }
+
+// tailBuffer keeps the last 4 KiB written to it (to recognise tart's own
+// messages at the end of stderr).
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - 4096; over > 0 {
+		t.buf = t.buf[over:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.buf)
+}
+
+func (t *tailBuffer) lastLine() string {
+	lines := strings.Split(strings.TrimSpace(t.String()), "\n")
+	return lines[len(lines)-1]
+}

@@ -1,0 +1,192 @@
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/tartanhq/tartan/tart"
+)
+
+// Mode chooses the transport.
+type Mode string
+
+const (
+	ModeAuto  Mode = "auto"  // the guest agent if it answers, else SSH
+	ModeAgent Mode = "agent" // `tart exec` only
+	ModeSSH   Mode = "ssh"   // SSH only
+)
+
+// ParseMode accepts "", "auto", "agent" and "ssh" ("" = auto).
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(s); m {
+	case "":
+		return ModeAuto, nil
+	case ModeAuto, ModeAgent, ModeSSH:
+		return m, nil
+	}
+	return "", invalid("transport mode %q: use auto, agent or ssh", s)
+}
+
+// Config says how Connect reaches a guest.
+type Config struct {
+	Mode Mode         // "" = ModeAuto
+	Tart *tart.Client // needed for the agent, and to resolve SSH.Addr
+	VM   string       // the VM's tart name
+	SSH  SSHConfig    // SSH.Addr "" = the VM's IP from `tart ip` and SSHPort
+	// SSHPort is used with a resolved IP. Default 22.
+	SSHPort int
+	// BootWait is how long Connect waits for a booting guest to answer
+	// (agent or SSH). Default SSH.RetryUntil; 0 with both 0 = one attempt.
+	BootWait time.Duration
+	// AgentProbeTimeout bounds one agent probe (tart itself waits about
+	// 10 s for an absent agent). Default 15s.
+	AgentProbeTimeout time.Duration
+}
+
+// Connect returns a Transport to the guest. ModeAuto probes the guest agent
+// first and uses it when it answers, else SSH; a booting guest is retried
+// with backoff until BootWait. Errors: ErrAuth and *HostKeyMismatchError
+// (final), ErrAgentUnavailable (ModeAgent), ErrUnreachable (nothing
+// answered in time), ErrInvalidInput, or ctx's error.
+func Connect(ctx context.Context, cfg Config) (Transport, error) {
+	mode, err := ParseMode(string(cfg.Mode))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.BootWait <= 0 {
+		cfg.BootWait = cfg.SSH.RetryUntil
+	}
+	if cfg.AgentProbeTimeout <= 0 {
+		cfg.AgentProbeTimeout = 15 * time.Second
+	}
+	if cfg.SSHPort <= 0 {
+		cfg.SSHPort = 22
+	}
+	hasVM := cfg.Tart != nil && cfg.VM != ""
+	switch {
+	case mode == ModeAgent && !hasVM:
+		return nil, invalid("agent mode needs Config.Tart and Config.VM")
+	case mode != ModeAgent && cfg.SSH.Addr == "" && !hasVM:
+		return nil, invalid("SSH needs Config.SSH.Addr, or Config.Tart and Config.VM to find the VM's IP")
+	}
+	if mode != ModeAgent {
+		probe := cfg.SSH
+		probe.Addr = "placeholder:22" // only credentials/host key are validated here
+		if _, err := probe.withDefaults().clientConfig(); err != nil {
+			return nil, err
+		}
+	}
+
+	c := connector{cfg: cfg, mode: mode, agentPossible: hasVM && mode != ModeSSH}
+	deadline := time.Now().Add(cfg.BootWait)
+	bo := newBackoff(250*time.Millisecond, 5*time.Second)
+	for attempt := 1; ; attempt++ {
+		t, err := c.attempt(ctx)
+		if t != nil || err != nil {
+			return t, err
+		}
+		wait := bo.next()
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
+			return nil, c.giveUp(attempt)
+		}
+		timer := time.NewTimer(min(wait, remaining))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("guest: connecting to %s: %w (%s)", c.target(), ctx.Err(), c.causes())
+		case <-timer.C:
+		}
+	}
+}
+
+// connector holds the state of one Connect: what was tried and why it failed.
+type connector struct {
+	cfg           Config
+	mode          Mode
+	agentPossible bool // false once tart says exec can never work
+	agentErr      error
+	sshErr        error
+}
+
+func (c *connector) target() string {
+	if c.cfg.VM != "" {
+		return "VM " + c.cfg.VM
+	}
+	return c.cfg.SSH.Addr
+}
+
+// attempt tries each allowed transport once. (nil, nil) means "retry".
+func (c *connector) attempt(ctx context.Context) (Transport, error) {
+	if c.agentPossible {
+		a := NewAgent(c.cfg.Tart, c.cfg.VM)
+		pctx, cancel := context.WithTimeout(ctx, c.cfg.AgentProbeTimeout)
+		err := a.Ping(pctx)
+		cancel()
+		if err == nil {
+			return a, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
+		}
+		c.agentErr = err
+		if errors.Is(err, tart.ErrUnsupported) || errors.Is(err, tart.ErrVMNotFound) {
+			c.agentPossible = false
+			if c.mode == ModeAgent {
+				return nil, err
+			}
+		}
+	}
+	if c.mode == ModeAgent {
+		return nil, nil
+	}
+	s, err := c.dialSSH(ctx)
+	if err == nil {
+		return s, nil
+	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
+	}
+	if errors.Is(err, ErrAuth) || errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrInvalidInput) {
+		return nil, err
+	}
+	c.sshErr = err
+	return nil, nil
+}
+
+// dialSSH makes one SSH attempt, resolving the VM's IP when no address is set.
+func (c *connector) dialSSH(ctx context.Context) (*SSH, error) {
+	cfg := c.cfg.SSH
+	if cfg.Addr == "" {
+		ip, err := c.cfg.Tart.IP(ctx, c.cfg.VM, tart.IPOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("no IP for VM %s yet: %w", c.cfg.VM, err)
+		}
+		cfg.Addr = net.JoinHostPort(ip, strconv.Itoa(c.cfg.SSHPort))
+	}
+	cfg.RetryUntil = 0 // Connect's loop retries
+	return DialSSH(ctx, cfg)
+}
+
+func (c *connector) causes() string {
+	switch {
+	case c.agentErr != nil && c.sshErr != nil:
+		return fmt.Sprintf("agent: %v; ssh: %v", c.agentErr, c.sshErr)
+	case c.agentErr != nil:
+		return fmt.Sprintf("agent: %v", c.agentErr)
+	case c.sshErr != nil:
+		return fmt.Sprintf("ssh: %v", c.sshErr)
+	}
+	return "no attempt made"
+}
+
+func (c *connector) giveUp(attempts int) error {
+	if c.mode == ModeAgent {
+		return fmt.Errorf("%w: %s after %d attempt(s) in %s: %v", ErrAgentUnavailable, c.target(), attempts, c.cfg.BootWait, c.agentErr)
+	}
+	return fmt.Errorf("%w: %s after %d attempt(s) in %s (%s)", ErrUnreachable, c.target(), attempts, c.cfg.BootWait, c.causes())
+}

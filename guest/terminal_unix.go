@@ -1,0 +1,89 @@
+//go:build unix
+
+package guest
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// hostTerminal is the pseudo-terminal `tart exec -t` runs on: tart reads
+// its size (and SIGWINCH) from it and writes both guest streams to it.
+type hostTerminal struct {
+	master   *os.File
+	copyDone chan struct{}
+	once     sync.Once
+}
+
+// startInTerminal starts cmd as the session leader of a new terminal of
+// size p whose output is copied to out.
+func startInTerminal(cmd *exec.Cmd, p *PTY, out io.Writer) (*hostTerminal, error) {
+	master, slave, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", errNoTerminal, err)
+	}
+	defer slave.Close() // the child has its own copy once started
+	if err := pty.Setsize(master, winsize(WindowSize{Cols: p.Cols, Rows: p.Rows})); err != nil {
+		_ = master.Close()
+		return nil, fmt.Errorf("%w: %v", errNoTerminal, err)
+	}
+	term := p.Term
+	if term == "" {
+		term = "xterm-256color"
+	}
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.Env = append(cmd.Env, "TERM="+term)
+	// A new session whose controlling terminal is the slave (fd 0); it is
+	// also a process group, so cancelling still kills the whole group.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		_ = master.Close()
+		return nil, fmt.Errorf("guest: starting tart exec -t: %w", err)
+	}
+	t := &hostTerminal{master: master, copyDone: make(chan struct{})}
+	go func() {
+		defer close(t.copyDone)
+		_, _ = io.Copy(out, master) // ends with EIO once every slave copy is closed
+	}()
+	return t, nil
+}
+
+func winsize(ws WindowSize) *pty.Winsize {
+	return &pty.Winsize{Cols: uint16(ws.Cols), Rows: uint16(ws.Rows)}
+}
+
+func (t *hostTerminal) resize(ws WindowSize) {
+	if ws.Cols > 0 && ws.Rows > 0 {
+		_ = pty.Setsize(t.master, winsize(ws))
+	}
+}
+
+// input is where stdin goes. Closing it does not close the terminal (that
+// would cut the output too); a PTY command gets EOF from a ^D in its input.
+func (t *hostTerminal) input() io.WriteCloser { return nopCloser{t.master} }
+
+// drain waits (bounded) for the output still buffered in the terminal.
+func (t *hostTerminal) drain() {
+	select {
+	case <-t.copyDone:
+	case <-time.After(2 * time.Second):
+	}
+}
+
+func (t *hostTerminal) close() {
+	t.once.Do(func() {
+		_ = t.master.Close()
+		<-t.copyDone
+	})
+}
+
+type nopCloser struct{ io.Writer }
+
+func (nopCloser) Close() error { return nil }
