@@ -1,0 +1,5 @@
+package guestsim
+
+const spawnParentCommand = "__spawn_parent"
+
+func spawnParentMain() {}
