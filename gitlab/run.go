@@ -1,0 +1,154 @@
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/tartanhq/tartan/guest"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// vmWatchInterval is how often run checks that the VM process still lives.
+const vmWatchInterval = 500 * time.Millisecond
+
+// Run executes one sub-stage script in the guest with the shell GitLab
+// generated it for, streaming its output. The runner's SIGTERM is forwarded
+// to the remote script; if it has not ended within cancel_grace the stage
+// gives up (system failure) so the runner can go on to after_script and
+// cleanup.
+func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
+	s := st.Settings
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
+	rec, err := loadRecord(s.StateDir, st.VM)
+	if err != nil {
+		return err
+	}
+	script, err := os.ReadFile(scriptPath)
+	if err != nil {
+		return fmt.Errorf("reading the %s script: %w", stageName, err)
+	}
+	sh, err := shellFor(s.Shell)
+	if err != nil {
+		return err
+	}
+	h := tart.Attach(st.VM, rec.RunPID, rec.RunLog)
+	if !h.Alive() {
+		return st.vmDiedError(rec.RunLog, errors.New("before "+stageName))
+	}
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go st.watchVM(runCtx, h, cancel)
+
+	tr, err := st.reconnect(runCtx, rec)
+	if err != nil {
+		if !h.Alive() {
+			return st.vmDiedError(rec.RunLog, err)
+		}
+		return fmt.Errorf("%w: connecting for %s: %v", ErrGuestLost, stageName, err)
+	}
+	defer tr.Close()
+
+	fwd := make(chan os.Signal, 4)
+	var mu sync.Mutex
+	canceled := false
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case sig := <-sigs:
+				mu.Lock()
+				first := !canceled
+				canceled = true
+				mu.Unlock()
+				if !first {
+					cancel(ErrCancelTimeout) // a second signal: stop waiting
+					continue
+				}
+				_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Canceled = true })
+				st.Log.Printf("Received %v: forwarding it to the %s script in the guest", sig, stageName)
+				fwd <- sig
+				time.AfterFunc(s.CancelGrace, func() { cancel(ErrCancelTimeout) })
+			}
+		}
+	}()
+
+	res, err := tr.Run(runCtx, guest.Command{
+		Shell:   sh.Path,
+		Script:  string(script),
+		Stdout:  st.Stdout,
+		Stderr:  st.Stderr,
+		Signals: fwd,
+	})
+	cause := context.Cause(runCtx)
+	switch {
+	case errors.Is(cause, ErrVMDied):
+		return st.vmDiedError(rec.RunLog, fmt.Errorf("during %s", stageName))
+	case errors.Is(cause, ErrCancelTimeout):
+		return fmt.Errorf("%w within %s (cancel_grace) in %s", ErrCancelTimeout, round(s.CancelGrace), stageName)
+	case err != nil && errors.Is(err, guest.ErrConnectionLost):
+		if !h.Alive() {
+			return st.vmDiedError(rec.RunLog, fmt.Errorf("during %s", stageName))
+		}
+		return fmt.Errorf("%w during %s: %v", ErrGuestLost, stageName, err)
+	case err != nil:
+		return fmt.Errorf("running %s in the guest: %w", stageName, err)
+	}
+	if res.ExitCode != 0 {
+		if countsAsJobFailure(stageName) {
+			_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Failed = true })
+		}
+		return &BuildError{ExitCode: res.ExitCode}
+	}
+	return nil
+}
+
+// countsAsJobFailure: a failure in these sub-stages fails the job (used to
+// decide whether keep_failed_vm applies).
+func countsAsJobFailure(stage string) bool {
+	return stage == "build_script" || strings.HasPrefix(stage, "step_") || stage == "get_sources" || stage == "prepare_script"
+}
+
+// watchVM cancels ctx with ErrVMDied when the VM process disappears.
+func (st *Stage) watchVM(ctx context.Context, h *tart.RunHandle, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(vmWatchInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if !h.Alive() {
+				cancel(ErrVMDied)
+				return
+			}
+		}
+	}
+}
+
+// reconnect opens the transport prepare found working, with a short retry.
+func (st *Stage) reconnect(ctx context.Context, rec *Record) (guest.Transport, error) {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if rec.Transport == "agent" {
+		a := guest.NewAgent(st.Tart, st.VM)
+		return a, a.Ping(cctx)
+	}
+	cfg, err := st.sshConfig(rec.IP)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RetryUntil = 20 * time.Second
+	return guest.DialSSH(cctx, cfg)
+}

@@ -1,0 +1,128 @@
+package gitlab
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tartanhq/tartan/tart"
+)
+
+// Version is the executor's version, printed in the config stage's driver
+// block (set with -ldflags "-X github.com/tartanhq/tartan/gitlab.Version=…").
+var Version = "0.1.0-dev"
+
+// DriverName appears in "Using Custom executor with driver tartan …".
+const DriverName = "tartan"
+
+// Stage carries what every stage needs.
+type Stage struct {
+	Settings  *Settings
+	Job       *Job
+	Log       *Log
+	Tart      *tart.Client
+	VM        string
+	Stdout    io.Writer
+	Stderr    io.Writer
+	Overrides []Override
+}
+
+// Main runs one stage: args are the binary's arguments after its name
+// (`config|prepare|run|cleanup [flags] [script stage]`). It returns the
+// process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	log := NewLog(stderr)
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" {
+		fmt.Fprintln(stdout, DriverName, Version)
+		return 0
+	}
+	stageName := args[0]
+	job, jobErr := JobFromEnv(osLookup)
+	fail := func(err error) int {
+		log.Errorf("%v", err)
+		return ExitCode(job, err)
+	}
+	switch stageName {
+	case "config", "prepare", "run", "cleanup":
+	default:
+		return fail(fmt.Errorf("unknown stage %q: use config, prepare, run or cleanup\n%s", stageName, usage))
+	}
+	if jobErr != nil {
+		return fail(jobErr)
+	}
+	s, rest, err := LoadSettings(args[1:])
+	if err != nil {
+		return fail(err)
+	}
+	log.Mask(s.Secrets()...)
+	if tok, ok := job.Var("CI_JOB_TOKEN"); ok {
+		log.Mask(tok)
+	}
+	st := &Stage{Settings: s, Job: job, Log: log, VM: VMName(job), Stdout: stdout, Stderr: stderr}
+	overrides, err := s.ApplyJobOverrides(job.Var)
+	st.Overrides = overrides
+	if err != nil {
+		return fail(&BuildError{Err: err})
+	}
+	log.Mask(s.Secrets()...)
+	st.Tart, err = tart.New(tart.Options{Binary: s.TartBinary, Home: s.TartHome, NoAutoPrune: !s.AutoPrune, Env: []string{"CI=1"}})
+	if err != nil {
+		return fail(err)
+	}
+
+	// The runner sends SIGTERM to the whole process group on cancel and
+	// timeout. Stages other than run finish their current step and leave;
+	// run forwards it to the guest (run.go).
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+
+	switch stageName {
+	case "config":
+		err = st.Config(ctx)
+	case "prepare":
+		err = st.Prepare(ctx)
+	case "run":
+		stop() // run handles signals itself
+		if len(rest) != 2 {
+			return fail(fmt.Errorf("run needs <script path> <stage name> after its flags, got %q", rest))
+		}
+		err = st.Run(context.Background(), rest[0], rest[1])
+	case "cleanup":
+		err = st.Cleanup(ctx)
+	}
+	if err != nil {
+		var be *BuildError
+		if !errors.As(err, &be) || be.Err != nil {
+			log.Errorf("%v", err)
+		}
+	}
+	return ExitCode(job, err)
+}
+
+const usage = `usage: gitlab-tart-executor <config|prepare|run|cleanup|version> [--config FILE] [--<setting> VALUE ...] [run: <script> <stage>]
+Settings and their defaults: docs/gitlab.md.`
+
+// logOverrides reports in the job log what each job variable did.
+func (st *Stage) logOverrides() {
+	for _, o := range st.Overrides {
+		if o.Applied {
+			st.Log.Printf("Job variable %s sets %s=%s", o.Variable, o.Key, o.Value)
+		} else {
+			st.Log.Warnf("Job variable %s ignored: %s is %s", o.Variable, o.Key, o.Reason)
+		}
+	}
+}
+
+// isRoot reports whether we run as root (host-side checks).
+func isRoot() bool { return os.Geteuid() == 0 }
