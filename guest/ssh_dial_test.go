@@ -30,7 +30,7 @@ func TestDialAuthFailureIsFinal(t *testing.T) {
 	_, err := DialSSH(runCtx(t), cfg)
 	must.ErrorIs(t, err, ErrAuth)
 	must.Less(t, 3*time.Second, time.Since(start)) // not retried for RetryUntil
-	must.StrNotContains(t, err.Error(), "wrong")  // the password is never in messages
+	must.StrNotContains(t, err.Error(), "wrong")   // the password is never in messages
 }
 
 func TestDialUnreachableIsBounded(t *testing.T) {
