@@ -1,0 +1,431 @@
+package tartsim
+
+import (
+	"crypto/rand"
+	"errors"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func uuid() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+// cmdClone: tart clone <source> <new-name> (§5.2).
+func cmdClone(e *env, p *parsed) error {
+	src, dstName := p.args[0], p.args[1]
+	if strings.Contains(dstName, "/") {
+		return p.cmd.usageErr("<new-name> should be a local name")
+	}
+	if p.has("concurrency") && p.uint("concurrency", 4) < 1 {
+		return p.cmd.usageErr("network concurrency cannot be less than 1")
+	}
+	var from *vmDir
+	if rn, err := parseRemoteName(src); err == nil {
+		if from = e.home.cachedDir(rn); from == nil {
+			if from, err = e.pull(rn); err != nil {
+				return err
+			}
+		}
+	} else {
+		from = e.home.vm(src)
+		if err := from.open(); err != nil {
+			return err
+		}
+	}
+	if e.knobSet("TART_SIM_DISK_FULL") {
+		return failf("%s", diskFullText)
+	}
+	gl, err := e.home.globalLock()
+	if err != nil {
+		return failf("%v", err)
+	}
+	defer gl.unlock()
+	tmp := &vmDir{name: dstName, path: filepath.Join(e.home.tmpDir(), uuid())}
+	if err := os.MkdirAll(tmp.path, 0o755); err != nil {
+		return failf("%v", err)
+	}
+	tl, err := flockPath(tmp.path, true)
+	if err != nil {
+		return failf("%v", err)
+	}
+	defer tl.unlock()
+	defer os.RemoveAll(tmp.path)
+	for _, f := range []string{"config.json", "disk.img", "nvram.bin", "state.vzvmsave", "sim-image.json"} {
+		if err := copySparse(filepath.Join(from.path, f), filepath.Join(tmp.path, f)); err != nil && !isNotExist(err) {
+			return failf("%v", err)
+		}
+	}
+	if err := copyTree(from.guestHome(), tmp.guestHome()); err != nil {
+		return failf("%v", err)
+	}
+	// Regenerate the MAC iff another local VM already uses it and the source is not suspended.
+	c, err := tmp.readConfig()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(from.statePath()); err != nil && e.home.macInUse(c.MACAddress, "") {
+		c.MACAddress = randomMAC()
+		if err := tmp.writeConfig(c); err != nil {
+			return failf("%v", err)
+		}
+	}
+	dst := e.home.vm(dstName)
+	if err := os.RemoveAll(dst.path); err != nil {
+		return failf("%v", err)
+	}
+	if err := os.Rename(tmp.path, dst.path); err != nil {
+		return failf("%v", err)
+	}
+	now := time.Now()
+	_ = os.Chtimes(dst.path, now, now)
+	return nil
+}
+
+// macInUse reports whether a local VM other than except has this MAC.
+func (h *home) macInUse(mac, except string) bool {
+	ents, _ := os.ReadDir(h.vmsDir())
+	for _, ent := range ents {
+		if ent.Name() == except {
+			continue
+		}
+		if c, err := h.vm(ent.Name()).readConfig(); err == nil && strings.EqualFold(c.MACAddress, mac) {
+			return true
+		}
+	}
+	return false
+}
+
+// copySparse copies a file, keeping holes (disk images are mostly holes).
+func copySparse(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	st, err := in.Stat()
+	if err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, st.Mode().Perm())
+	if err != nil {
+		return err
+	}
+	if err := out.Truncate(st.Size()); err != nil {
+		out.Close()
+		return err
+	}
+	if err := copyData(in, out, st.Size()); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// copyData copies the data regions of in (found with SEEK_DATA/SEEK_HOLE).
+func copyData(in, out *os.File, size int64) error {
+	var off int64
+	for off < size {
+		start, err := in.Seek(off, seekDataWhence)
+		if err != nil {
+			if errors.Is(err, syscall.ENXIO) { // only holes remain
+				return nil
+			}
+			// Filesystem without SEEK_DATA: plain copy.
+			_, _ = in.Seek(0, io.SeekStart)
+			_, _ = out.Seek(0, io.SeekStart)
+			_, err = io.Copy(out, in)
+			return err
+		}
+		end, err := in.Seek(start, seekHoleWhence)
+		if err != nil {
+			return err
+		}
+		if _, err := in.Seek(start, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := out.Seek(start, io.SeekStart); err != nil {
+			return err
+		}
+		if _, err := io.CopyN(out, in, end-start); err != nil {
+			return err
+		}
+		off = end
+	}
+	return nil
+}
+
+func copyTree(src, dst string) error {
+	if _, err := os.Lstat(src); err != nil {
+		return nil
+	}
+	return filepath.Walk(src, func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		switch {
+		case info.Mode()&os.ModeSymlink != 0:
+			l, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case info.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm())
+		case info.Mode().IsRegular():
+			return copySparse(path, target)
+		}
+		return nil
+	})
+}
+
+// cmdCreate: tart create <name> --linux | --from-ipsw <path> (§5.1). The
+// simulator creates the VM directly (no IPSW download or OS install).
+func cmdCreate(e *env, p *parsed) error {
+	linux := p.flag("linux")
+	if !linux && !p.has("from-ipsw") {
+		return p.cmd.usageErr("Please specify either a --from-ipsw or --linux option!")
+	}
+	if p.str("disk-format", "raw") == "asif" {
+		return p.cmd.usageErr("Disk format 'asif' is not supported on this system.")
+	}
+	img := image{Name: "", OS: "darwin"}
+	if linux {
+		img.OS = "linux"
+	}
+	img.applyDefaults()
+	img.DiskGB = int(p.uint("disk-size", 50))
+	if !linux {
+		fmt.Fprintln(e.stdout, "Installing OS...")
+	}
+	tmp := &vmDir{name: p.args[0], path: filepath.Join(e.home.tmpDir(), uuid())}
+	if err := tmp.writeFiles(newConfig(&img), img.DiskGB); err != nil {
+		return failf("%v", err)
+	}
+	// A freshly installed OS has no guest agent.
+	m := img.meta()
+	m.Agent = false
+	if err := tmp.writeImageMeta(m); err != nil {
+		return failf("%v", err)
+	}
+	dst := e.home.vm(p.args[0])
+	_ = os.RemoveAll(dst.path)
+	if err := os.Rename(tmp.path, dst.path); err != nil {
+		return failf("%v", err)
+	}
+	return nil
+}
+
+// cmdSet: tart set <name> ... (§5.3).
+func cmdSet(e *env, p *parsed) error {
+	d := e.home.vm(p.args[0])
+	if err := d.open(); err != nil {
+		return err
+	}
+	c, err := d.readConfig()
+	if err != nil {
+		return err
+	}
+	if p.has("cpu") {
+		n := int(p.uint("cpu", 0))
+		minCPU := max(c.CPUCountMin, 1)
+		if n < minCPU {
+			return failf("LessThanMinimalResourcesError: VM should have %d CPU cores at minimum (requested %d)", minCPU, n)
+		}
+		c.CPUCount = n
+	}
+	if p.has("memory") {
+		n := p.uint("memory", 0) * 1024 * 1024
+		minMem := max(c.MemorySizeMin, 1<<30)
+		if n < minMem {
+			return failf("LessThanMinimalResourcesError: VM should have %d bytes of memory at minimum (requested %d)", minMem, n)
+		}
+		c.MemorySize = n
+	}
+	if p.has("display") {
+		disp, err := parseDisplay(p.str("display", ""))
+		if err != nil {
+			return p.cmd.usageErr(err.Error())
+		}
+		c.Display = disp
+	}
+	// Every set invocation assigns displayRefit: unset flag removes the key.
+	if v, ok := p.flagSet("display-refit"); ok {
+		c.DisplayRefit = &v
+	} else {
+		c.DisplayRefit = nil
+	}
+	if p.flag("random-mac") {
+		c.MACAddress = randomMAC()
+	}
+	if p.has("disk") {
+		if err := copySparse(p.str("disk", ""), d.diskPath()); err != nil {
+			return failf("%v", err)
+		}
+	}
+	if err := d.writeConfig(c); err != nil {
+		return failf("%v", err)
+	}
+	if p.has("disk-size") {
+		want := int64(p.uint("disk-size", 0)) * 1_000_000_000
+		st, err := os.Stat(d.diskPath())
+		if err != nil {
+			return failf("%v", err)
+		}
+		if want < st.Size() {
+			return runtimeFailf("new disk size of %s should be larger than the current disk size of %s", byteCount(want), byteCount(st.Size()))
+		}
+		if err := os.Truncate(d.diskPath(), want); err != nil {
+			return failf("%v", err)
+		}
+	}
+	return nil
+}
+
+// parseDisplay parses <W>x<H>[pt|px].
+func parseDisplay(s string) (vmDisplay, error) {
+	unit := ""
+	for _, u := range []string{"pt", "px"} {
+		if strings.HasSuffix(s, u) {
+			unit, s = u, strings.TrimSuffix(s, u)
+		}
+	}
+	w, h, ok := strings.Cut(s, "x")
+	wi, err1 := strconv.Atoi(w)
+	hi, err2 := strconv.Atoi(h)
+	if !ok || err1 != nil || err2 != nil || wi <= 0 || hi <= 0 {
+		return vmDisplay{}, fmt.Errorf("The value '%s' is invalid for '--display <display>'", s+unit)
+	}
+	return vmDisplay{Width: wi, Height: hi, Unit: unit}, nil
+}
+
+// byteCount formats like ByteCountFormatter (.file, decimal units): "50 GB".
+func byteCount(n int64) string {
+	units := []string{"bytes", "KB", "MB", "GB", "TB"}
+	f := float64(n)
+	i := 0
+	for f >= 1000 && i < len(units)-1 {
+		f /= 1000
+		i++
+	}
+	s := strconv.FormatFloat(f, 'f', 2, 64)
+	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+	return s + " " + units[i]
+}
+
+// cmdRename: tart rename <name> <new-name> (§5.13); every failure is exit 64 with the root usage.
+func cmdRename(e *env, p *parsed) error {
+	name, newName := p.args[0], p.args[1]
+	if strings.Contains(newName, "/") {
+		return rootUsageErr("<new-name> should be a local name")
+	}
+	if !e.home.vm(name).initialized() {
+		return rootUsageErr("failed to rename a non-existent local VM: " + name)
+	}
+	if e.home.vm(newName).exists() {
+		return rootUsageErr(fmt.Sprintf("failed to rename VM %s, target VM %s already exists, delete it first!", name, newName))
+	}
+	if err := os.Rename(e.home.vm(name).path, e.home.vm(newName).path); err != nil {
+		return failf("%v", err)
+	}
+	return nil
+}
+
+// cmdDelete: tart delete <name>... in order, stopping at the first error (§5.14).
+func cmdDelete(e *env, p *parsed) error {
+	for _, name := range p.args {
+		if rn, err := parseRemoteName(name); err == nil {
+			if err := e.home.deleteOCI(rn, name); err != nil {
+				return err
+			}
+			continue
+		}
+		d := e.home.vm(name)
+		if !d.exists() {
+			return vmDoesNotExist(name)
+		}
+		if d.lockPID() != 0 {
+			return vmIsRunning(name)
+		}
+		if err := os.RemoveAll(d.path); err != nil {
+			return failf("%v", err)
+		}
+	}
+	return nil
+}
+
+// deleteOCI removes a tag link or a digest directory, then GCs the cache.
+func (h *home) deleteOCI(rn remoteName, name string) error {
+	var target string
+	if rn.digest != "" {
+		target = h.ociDigestDir(rn, rn.digest).path
+	} else {
+		target = h.ociTagPath(rn)
+	}
+	if _, err := os.Lstat(target); err != nil {
+		return vmDoesNotExist(name)
+	}
+	if err := os.RemoveAll(target); err != nil {
+		return failf("%v", err)
+	}
+	h.gcOCI()
+	return nil
+}
+
+// gcOCI removes broken tag links and digest dirs nothing links to (unless explicitly pulled).
+func (h *home) gcOCI() {
+	linked := map[string]bool{}
+	var digests []string
+	_ = filepath.Walk(h.ociDir(), func(path string, info os.FileInfo, err error) error {
+		if err != nil {
+			return nil
+		}
+		if info.Mode()&os.ModeSymlink != 0 {
+			t, err := filepath.EvalSymlinks(path)
+			if err != nil {
+				_ = os.Remove(path)
+				return nil
+			}
+			linked[t] = true
+			return nil
+		}
+		if info.IsDir() && strings.HasPrefix(info.Name(), "sha256:") {
+			digests = append(digests, path)
+			return filepath.SkipDir
+		}
+		return nil
+	})
+	for _, d := range digests {
+		real, _ := filepath.EvalSymlinks(d)
+		if linked[real] || linked[d] {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, ".explicitly-pulled")); err == nil {
+			continue
+		}
+		_ = os.RemoveAll(d)
+	}
+}
+
+// cmdLogin: tart login <host> (§5.11). The simulator validates the flags and stores nothing.
+func cmdLogin(e *env, p *parsed) error {
+	if p.has("username") != p.flag("password-stdin") {
+		return p.cmd.usageErr("both --username and --password-stdin are required")
+	}
+	if !p.has("username") {
+		return failf(`CredentialRequired(which: "username")`)
+	}
+	_, _ = io.ReadAll(e.stdin)
+	return nil
+}

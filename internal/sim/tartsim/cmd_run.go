@@ -1,0 +1,459 @@
+package tartsim
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tartanhq/tartan/internal/sim/guestsim"
+	"golang.org/x/sys/unix"
+)
+
+// runInfo is vms/<name>/sim-run.json: what the running `tart run` chose and received.
+type runInfo struct {
+	PID       int        `json:"pid"`
+	OS        string     `json:"os"`
+	IP        string     `json:"ip"`
+	MAC       string     `json:"mac"`
+	NoIP      bool       `json:"noIP"`
+	Agent     bool       `json:"agent"`
+	SimSocket string     `json:"simSocket"`
+	StartedAt time.Time  `json:"startedAt"`
+	Options   *runConfig `json:"options"`
+}
+
+func (d *vmDir) readRunInfo() (*runInfo, error) {
+	b, err := os.ReadFile(d.runPath())
+	if err != nil {
+		return nil, err
+	}
+	ri := &runInfo{}
+	return ri, json.Unmarshal(b, ri)
+}
+
+// pidLock is tart's fcntl write lock on config.json, held for the VM's
+// lifetime. Never open and close config.json again in this process while
+// it is held: POSIX drops the lock on the first close of any descriptor.
+func pidLock(d *vmDir) (*os.File, error) {
+	f, err := os.OpenFile(d.configPath(), os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_SETLK, &lk); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// bootLog appends timestamped events to $TART_SIM_BOOT_LOG when set.
+type bootLog struct{ path, vm string }
+
+func (b bootLog) event(format string, args ...any) {
+	if b.path == "" {
+		return
+	}
+	f, err := os.OpenFile(b.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "%s %s %s\n", time.Now().UTC().Format(time.RFC3339Nano), b.vm, fmt.Sprintf(format, args...))
+}
+
+// cmdRun: tart run <name> (§8). Blocks for the VM's lifetime.
+func cmdRun(e *env, p *parsed) error {
+	runtime.LockOSThread() // the guest's Pdeathsig is tied to the spawning thread
+	name := p.args[0]
+	d := e.home.vm(name)
+	// validate(): errors here print "Error: ..." and exit 1, even not-found.
+	if err := d.open(); err != nil {
+		return asValidate(err)
+	}
+	cfg, err := d.readConfig()
+	if err != nil {
+		return err
+	}
+	rc, err := buildRunConfig(p.cmd, p, cfg.OS, append([]string{"run"}, os.Args[2:]...))
+	if err != nil {
+		return err
+	}
+	_, suspended := os.Stat(d.statePath())
+	resumed := suspended == nil
+	meta := d.readImageMeta(cfg.OS)
+	log := bootLog{e.getenv("TART_SIM_BOOT_LOG"), name}
+
+	// run(): global lock, MAC collision fix, PID lock, then the VM limit.
+	gl, err := e.home.globalLock()
+	if err != nil {
+		return failf("%v", err)
+	}
+	if e.home.runningMACInUse(cfg.MACAddress, name) {
+		fmt.Fprintln(e.stdout, "There is already a running VM with the same MAC address!")
+		fmt.Fprintln(e.stdout, "Resetting VM to assign a new MAC address...")
+		cfg.MACAddress = randomMAC()
+		if err := d.writeConfig(cfg); err != nil {
+			gl.unlock()
+			return failf("%v", err)
+		}
+		_ = os.Remove(d.statePath())
+		resumed = false
+	}
+	lockFile, err := pidLock(d)
+	if err != nil {
+		gl.unlock()
+		return failf("%v", err)
+	}
+	if lockFile == nil {
+		gl.unlock()
+		return vmAlreadyRunning(name)
+	}
+	defer lockFile.Close()
+	if cfg.OS == "darwin" {
+		if others := e.home.runningVMs(name); countOS(others, "darwin") >= 2 {
+			gl.unlock()
+			names := make([]string, len(others))
+			for i, o := range others {
+				names[i] = o.name
+			}
+			return runtimeFailf("The number of VMs exceeds the system limit (other running VMs: %s)", strings.Join(names, ", "))
+		}
+	}
+	res, err := e.home.reserveIP(cfg.MACAddress)
+	if err != nil {
+		gl.unlock()
+		return runtimeFailf("tart-sim: %v", err)
+	}
+	defer res.lock.unlock()
+
+	vm := &simVM{
+		e: e, d: d, cfg: cfg, rc: rc, meta: meta, log: log, ip: res.ip,
+		agent:   meta.Agent && !e.knobSet("TART_SIM_NO_AGENT"),
+		noIP:    e.knobSet("TART_SIM_NO_IP"),
+		resumed: resumed,
+	}
+	if err := vm.startControl(); err != nil {
+		gl.unlock()
+		return runtimeFailf("tart-sim: %v", err)
+	}
+	defer vm.stopControl()
+	ri := runInfo{PID: os.Getpid(), OS: cfg.OS, IP: res.ip, MAC: cfg.MACAddress, NoIP: vm.noIP, Agent: vm.agent,
+		SimSocket: vm.ctlPath, StartedAt: time.Now().UTC(), Options: rc}
+	b, _ := json.MarshalIndent(ri, "", "  ")
+	_ = os.WriteFile(d.runPath(), b, 0o644)
+	gl.unlock()
+	log.event("started pid=%d ip=%s", os.Getpid(), res.ip)
+	return vm.loop()
+}
+
+// runningVMs lists the other running local VMs, sorted by name. It skips
+// self: opening our own config.json would drop our PID lock.
+func (h *home) runningVMs(self string) []struct{ name, os string } {
+	var out []struct{ name, os string }
+	ents, _ := os.ReadDir(h.vmsDir())
+	for _, ent := range ents {
+		if ent.Name() == self {
+			continue
+		}
+		d := h.vm(ent.Name())
+		if !d.initialized() || d.lockPID() == 0 {
+			continue
+		}
+		c, err := d.readConfig()
+		if err != nil {
+			continue
+		}
+		out = append(out, struct{ name, os string }{ent.Name(), c.OS})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+func countOS(vms []struct{ name, os string }, osName string) int {
+	n := 0
+	for _, v := range vms {
+		if v.os == osName {
+			n++
+		}
+	}
+	return n
+}
+
+func (h *home) runningMACInUse(mac, self string) bool {
+	for _, v := range h.runningVMs(self) {
+		if c, err := h.vm(v.name).readConfig(); err == nil && macEqual(c.MACAddress, mac) {
+			return true
+		}
+	}
+	return false
+}
+
+// simVM is the state of one running simulated VM inside its `tart run`.
+type simVM struct {
+	e       *env
+	d       *vmDir
+	cfg     *vmConfig
+	rc      *runConfig
+	meta    imageMeta
+	log     bootLog
+	ip      string
+	agent   bool
+	noIP    bool
+	resumed bool
+
+	guest   *guestsim.Guest
+	ctl     net.Listener
+	ctlPath string
+	faults  chan ctlRequest
+}
+
+type ctlRequest struct {
+	kind  string
+	reply chan error
+}
+
+// simSocketPath is short and outside TART_HOME: unix socket paths are limited to ~104 bytes.
+func simSocketPath(vmPath string) string {
+	h := uint32(2166136261)
+	for _, c := range []byte(vmPath) {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("tart-sim-%08x.sock", h))
+}
+
+// startControl serves `tart sim fault` requests on a unix socket.
+func (vm *simVM) startControl() error {
+	vm.ctlPath = simSocketPath(vm.d.path)
+	_ = os.Remove(vm.ctlPath)
+	l, err := net.Listen("unix", vm.ctlPath)
+	if err != nil {
+		return err
+	}
+	vm.ctl = l
+	vm.faults = make(chan ctlRequest)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go vm.serveControl(c)
+		}
+	}()
+	return nil
+}
+
+func (vm *simVM) serveControl(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return
+	}
+	kind := strings.TrimSpace(strings.TrimPrefix(line, "fault "))
+	req := ctlRequest{kind: kind, reply: make(chan error, 1)}
+	select {
+	case vm.faults <- req:
+	case <-time.After(5 * time.Second):
+		fmt.Fprintln(c, "error: the VM is shutting down")
+		return
+	}
+	if err := <-req.reply; err != nil {
+		fmt.Fprintf(c, "error: %v\n", err)
+		return
+	}
+	fmt.Fprintln(c, "ok")
+}
+
+func (vm *simVM) stopControl() {
+	if vm.ctl != nil {
+		vm.ctl.Close()
+		_ = os.Remove(vm.ctlPath)
+	}
+}
+
+func (vm *simVM) guestConfig() guestsim.Config {
+	e := vm.e
+	port := 22
+	if v := e.getenv("TART_SIM_SSH_PORT"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 65536 {
+			port = n
+		} else {
+			fmt.Fprintf(e.stderr, "tart-sim: ignoring TART_SIM_SSH_PORT=%q: not a port number\n", v)
+		}
+	}
+	shares := make([]guestsim.Share, 0, len(vm.rc.Dirs))
+	for _, s := range vm.rc.Dirs {
+		n := s.Name
+		if n == "" {
+			n = filepath.Base(s.Path)
+		}
+		shares = append(shares, guestsim.Share{Name: n, HostPath: s.Path, ReadOnly: s.ReadOnly})
+	}
+	sock := ""
+	if vm.agent {
+		sock = vm.d.controlSock()
+	}
+	_ = os.MkdirAll(vm.d.guestHome(), 0o755)
+	return guestsim.Config{
+		VMName: vm.d.name, VMDir: vm.d.path, OS: vm.cfg.OS, IP: vm.ip, SSHPort: port,
+		User: vm.meta.User, Password: vm.meta.Password, HomeDir: vm.d.guestHome(),
+		Shares: shares, AgentSocket: sock,
+		SSHDelay:     e.knobDuration("TART_SIM_SSH_DELAY", 100*time.Millisecond),
+		SSHRefuse:    e.knobSet("TART_SIM_SSH_REFUSE"),
+		SSHDropAfter: e.knobDuration("TART_SIM_SSH_DROP_AFTER", 0),
+		SlowOutput:   e.knobDuration("TART_SIM_SLOW_OUTPUT", 0),
+	}
+}
+
+// loop runs the VM until a signal, the guest's shutdown or a fault ends it.
+func (vm *simVM) loop() error {
+	e := vm.e
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+
+	if vm.resumed {
+		fmt.Fprintln(e.stdout, "restoring VM state from a snapshot...")
+		_ = os.Remove(vm.d.statePath())
+		fmt.Fprintln(e.stdout, "resuming VM...")
+	}
+	var dieC <-chan time.Time
+	if d := e.knobDuration("TART_SIM_DIE_AFTER", 0); d > 0 {
+		dieC = time.After(d)
+	}
+	bootC := time.After(e.knobDuration("TART_SIM_IP_DELAY", 100*time.Millisecond))
+	var guestDone chan error
+	var vncC <-chan time.Time
+	if vm.rc.VNC {
+		vncC = time.After(60 * time.Second) // IP wait bound, like tart's --vnc
+	}
+	for {
+		select {
+		case <-bootC:
+			bootC = nil
+			if !vm.noIP {
+				leaseTime := e.knobDuration("TART_SIM_LEASE_TIME", 86400*time.Second)
+				if err := vm.e.home.publishLease(lease{name: vm.d.name, ip: vm.ip, mac: vm.cfg.MACAddress,
+					expiry: time.Now().Add(leaseTime)}); err != nil {
+					fmt.Fprintf(e.stderr, "tart-sim: cannot publish the DHCP lease: %v\n", err)
+				}
+				vm.log.event("ip %s", vm.ip)
+				if vm.rc.VNC {
+					vncC = nil
+					vm.printVNC()
+				}
+			}
+			g, err := guestsim.Spawn(vm.guestConfig())
+			if err != nil {
+				return runtimeFailf("guest has stopped the virtual machine due to error: tart-sim: cannot start the guest: %v", err)
+			}
+			vm.guest = g
+			vm.log.event("guest spawned")
+			guestDone = make(chan error, 1)
+			go func() { guestDone <- g.Wait() }()
+		case <-vncC:
+			vm.stopGuest()
+			return runtimeFailf("IPNotFound()")
+		case err := <-guestDone:
+			vm.guest = nil
+			if err != nil {
+				vm.log.event("guest exited: %v", err)
+			}
+			fmt.Fprintln(e.stdout, "guest has stopped the virtual machine")
+			return nil
+		case <-dieC:
+			return vm.die()
+		case req := <-vm.faults:
+			switch req.kind {
+			case "die":
+				req.reply <- nil
+				return vm.die()
+			case guestsim.FaultDropSSH, guestsim.FaultKillAgent:
+				if vm.guest == nil {
+					req.reply <- errors.New("the guest has not booted yet")
+					continue
+				}
+				req.reply <- vm.guest.Fault(req.kind)
+			default:
+				req.reply <- fmt.Errorf("unknown fault %q: use drop-ssh, die, kill-agent or crash", req.kind)
+			}
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGINT:
+				fmt.Fprintln(e.stdout, "Stopping VM...")
+				vm.stopGuest()
+				vm.log.event("stopped")
+				return nil
+			case syscall.SIGUSR2:
+				fmt.Fprintln(e.stdout, "Requesting guest OS to stop...")
+				vm.stopGuest()
+				fmt.Fprintln(e.stdout, "guest has stopped the virtual machine")
+				return nil
+			case syscall.SIGUSR1:
+				return vm.suspend()
+			}
+		}
+	}
+}
+
+func (vm *simVM) printVNC() {
+	_, ci := vm.e.lookup("CI")
+	if vm.rc.NoGraphics || ci {
+		fmt.Fprintf(vm.e.stdout, "VNC server is running at vnc://%s\n", vm.ip)
+	} else {
+		fmt.Fprintf(vm.e.stdout, "Opening vnc://%s...\n", vm.ip)
+	}
+}
+
+func (vm *simVM) stopGuest() {
+	if vm.guest != nil {
+		_ = vm.guest.Stop()
+		_ = vm.guest.Wait()
+		vm.guest = nil
+	}
+}
+
+// die is the VM stopping with an error: tart prints it and exits 0.
+func (vm *simVM) die() error {
+	vm.stopGuest()
+	vm.log.event("died")
+	fmt.Fprintln(vm.e.stdout, "guest has stopped the virtual machine due to error: Internal Virtualization error. The virtual machine stopped unexpectedly.")
+	return nil
+}
+
+// suspend handles SIGUSR1: only macOS VMs run with --suspendable (or resumed) can snapshot.
+func (vm *simVM) suspend() error {
+	e := vm.e
+	if vm.cfg.OS != "darwin" || !(vm.rc.Suspendable || vm.resumed) {
+		vm.stopGuest()
+		fmt.Fprintln(e.stdout, "Failed to suspend the VM: Invalid virtual machine configuration. Unsupported console device in configuration.")
+		return &exitCode{exitFailure}
+	}
+	fmt.Fprintln(e.stdout, "pausing VM to take a snapshot...")
+	fmt.Fprintln(e.stdout, "creating a snapshot...")
+	if err := os.WriteFile(vm.d.statePath(), []byte("tart-sim snapshot\n"), 0o600); err != nil {
+		fmt.Fprintf(e.stdout, "Failed to suspend the VM: %v\n", err)
+		vm.stopGuest()
+		return &exitCode{exitFailure}
+	}
+	fmt.Fprintln(e.stdout, "snapshot created successfully! shutting down the VM...")
+	vm.stopGuest()
+	vm.log.event("suspended")
+	return nil
+}
