@@ -34,7 +34,7 @@ func cmdStop(e *env, p *parsed) error {
 		return nil
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && err != syscall.ESRCH {
-		return runtimeFailf("failed to forcefully terminate the VM %q: %v", name, err)
+		return runtimeFailf("failed to forcefully terminate the VM \"%s\": %v", name, err)
 	}
 	// tart returns right after SIGKILL; the simulator also waits (bounded)
 	// for the kernel to drop the lock so a following `delete` is not refused.
@@ -65,10 +65,10 @@ func cmdSuspend(e *env, p *parsed) error {
 	pid := d.lockPID()
 	if pid == 0 {
 		// tart wraps the message twice (a bug kept for fidelity).
-		return &runtimeError{exitRuntime, fmt.Sprintf("VM %q is not running", fmt.Sprintf("VM %q is not running", name))}
+		return &runtimeError{exitRuntime, fmt.Sprintf("VM \"%s\" is not running", fmt.Sprintf("VM \"%s\" is not running", name))}
 	}
 	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {
-		return runtimeFailf("Failed to suspend the VM: failed to send SIGUSR1 signal to the \"tart run\" process running VM %q", name)
+		return runtimeFailf("Failed to suspend the VM: failed to send SIGUSR1 signal to the \"tart run\" process running VM \"%s\"", name)
 	}
 	return nil
 }

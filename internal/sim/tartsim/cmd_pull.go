@@ -70,7 +70,7 @@ func cmdPull(e *env, p *parsed) error {
 		return p.cmd.usageErr("network concurrency cannot be less than 1")
 	}
 	if d := e.home.vm(name); d.initialized() {
-		fmt.Fprintf(e.stdout, "%q is a local image, nothing to pull here!\n", name)
+		fmt.Fprintf(e.stdout, "\"%s\" is a local image, nothing to pull here!\n", name)
 		return nil
 	}
 	rn, err := parseRemoteName(name)
@@ -210,6 +210,6 @@ func (e *env) progress() error {
 		if attempt == attempts {
 			return failf("%s", networkLostMsg)
 		}
-		fmt.Fprintf(e.stdout, "Error pulling image: %q, attempting to re-try...\n", networkLostMsg)
+		fmt.Fprintf(e.stdout, "Error pulling image: \"%s\", attempting to re-try...\n", networkLostMsg)
 	}
 }

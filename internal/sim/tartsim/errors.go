@@ -45,19 +45,19 @@ type exitCode struct{ code int }
 func (e *exitCode) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
 func vmDoesNotExist(name string) error {
-	return &runtimeError{exitRuntime, fmt.Sprintf("the specified VM %q does not exist", name)}
+	return &runtimeError{exitRuntime, fmt.Sprintf("the specified VM \"%s\" does not exist", name)}
 }
 
 func vmNotRunning(name string) error {
-	return &runtimeError{exitRuntime, fmt.Sprintf("VM %q is not running", name)}
+	return &runtimeError{exitRuntime, fmt.Sprintf("VM \"%s\" is not running", name)}
 }
 
 func vmIsRunning(name string) error {
-	return &runtimeError{exitFailure, fmt.Sprintf("VM %q is running", name)}
+	return &runtimeError{exitFailure, fmt.Sprintf("VM \"%s\" is running", name)}
 }
 
 func vmAlreadyRunning(name string) error {
-	return &runtimeError{exitRuntime, fmt.Sprintf("VM %q is already running!", name)}
+	return &runtimeError{exitRuntime, fmt.Sprintf("VM \"%s\" is already running!", name)}
 }
 
 func failf(format string, args ...any) error { return &failure{fmt.Sprintf(format, args...)} }
