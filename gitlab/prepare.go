@@ -248,13 +248,25 @@ func (st *Stage) imageCached(ctx context.Context, image string) (bool, error) {
 	return false, nil
 }
 
-// progressLogger shows tart's pull progress, one line per status or step.
+// progressLogger shows tart's pull progress: every status line, and
+// percentages in steps of 25 so the job log stays short.
 func progressLogger(log *Log) func(string) {
+	last := -1
 	return func(line string) {
 		line = strings.TrimSpace(line)
-		if line != "" {
-			log.Printf("  %s", line)
+		if line == "" {
+			return
 		}
+		if pct, ok := strings.CutSuffix(line, "%"); ok {
+			var n int
+			if _, err := fmt.Sscan(pct, &n); err == nil {
+				if last >= 0 && n < last+25 && n != 100 {
+					return
+				}
+				last = n
+			}
+		}
+		log.Printf("  %s", line)
 	}
 }
 

@@ -147,7 +147,11 @@ func mountScript(guestOS string, ms []Mount) string {
 	b.WriteString(`share() { # tag byname guestpath ro
   if [ -d "$2" ]; then
     $SUDO mkdir -p "$3"
-    $SUDO mount --bind "$2" "$3" 2>/dev/null || { $SUDO rmdir "$3" && $SUDO ln -s "$2" "$3"; }
+    if $SUDO mount --bind "$2" "$3" 2>/dev/null; then
+      [ "$4" = rw ] || $SUDO mount -o remount,bind,ro "$3"
+    else
+      $SUDO rmdir "$3" && $SUDO ln -s "$2" "$3"
+    fi
   elif [ "$(uname -s)" = Darwin ]; then
     $SUDO mkdir -p "$3"
     if [ "$4" = ro ]; then $SUDO mount_virtiofs -o rdonly "$1" "$3"; else $SUDO mount_virtiofs "$1" "$3"; fi
