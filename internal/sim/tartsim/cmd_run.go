@@ -397,6 +397,9 @@ func (vm *simVM) loop() error {
 			switch sig {
 			case syscall.SIGINT:
 				fmt.Fprintln(e.stdout, "Stopping VM...")
+				if e.knobSet("TART_SIM_STOP_HANG") {
+					continue // fault: the VM does not stop; `tart stop` has to SIGKILL
+				}
 				vm.stopGuest()
 				vm.log.event("stopped")
 				return nil
