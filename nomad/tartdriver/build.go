@@ -1,0 +1,242 @@
+package tartdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/nomad/structs"
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
+	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// vmBuild carries one StartTask through clone, configure, run and boot, and
+// deletes the VM again if any step fails.
+type vmBuild struct {
+	d      *Driver
+	client *tart.Client
+	name   string
+	cfg    *drivers.TaskConfig
+	cloned bool
+	ok     bool
+	run    *tart.RunHandle
+}
+
+func (b *vmBuild) clone(ctx context.Context, s *taskSettings) error {
+	// A VM of this name can only be left over from an earlier attempt of
+	// this very task whose cleanup failed: replace it.
+	if err := removeVM(ctx, b.client, b.name); err != nil {
+		return err
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.PullTimeout)
+	defer cancel()
+	b.d.emit(b.cfg, fmt.Sprintf("Cloning %s into VM %s", s.Image, b.name), nil)
+	err := b.client.Clone(cctx, s.Image, b.name, tart.CloneOptions{Credentials: s.Credentials, Progress: b.d.progress(b.cfg, "Pulling "+s.Image)})
+	if err != nil {
+		return explainTartError(fmt.Sprintf("cloning %s", s.Image), err)
+	}
+	b.cloned = true
+	return nil
+}
+
+func (b *vmBuild) configure(ctx context.Context, s *taskSettings, info tart.VMInfo) error {
+	totalMHz, cores := b.d.hostCompute()
+	size := sizeVM(s.CPU, s.MemoryMB, b.cfg.Resources, totalMHz, cores)
+	for _, n := range size.Notes {
+		b.d.emit(b.cfg, n, nil)
+	}
+	o := tart.SetOptions{Display: s.Display, RandomMAC: s.RandomMAC}
+	if size.CPU > 0 && size.CPU != info.CPU {
+		o.CPU = size.CPU
+	}
+	if size.MemoryMB > 0 && size.MemoryMB != info.Memory {
+		o.MemoryMB = size.MemoryMB
+	}
+	if s.DiskSizeGB > 0 {
+		if s.DiskSizeGB < info.Disk {
+			return badOption("disk_size", fmt.Sprint(s.DiskSizeGB), "is smaller than the image's %d GB disk; disks can only grow", info.Disk)
+		}
+		if s.DiskSizeGB > info.Disk {
+			o.DiskSizeGB = s.DiskSizeGB
+		}
+	}
+	if o == (tart.SetOptions{}) {
+		return nil
+	}
+	if err := b.client.Set(ctx, b.name, o); err != nil {
+		return explainTartError("configuring the VM", err)
+	}
+	return nil
+}
+
+// taskShares are Nomad's task directories, shared into the guest.
+func taskShares(cfg *drivers.TaskConfig) []tart.Share {
+	td := cfg.TaskDir()
+	return []tart.Share{
+		{Name: "alloc", Path: td.SharedAllocDir},
+		{Name: "local", Path: td.LocalDir},
+		{Name: "secrets", Path: td.SecretsDir},
+	}
+}
+
+func (b *vmBuild) start(ctx context.Context, s *taskSettings, guestOS string, slot *slots.Slot, stateDir string) (*tart.RunHandle, error) {
+	o := s.Run
+	o.Dirs = append(taskShares(b.cfg), o.Dirs...)
+	o.LogPath = filepath.Join(stateDir, "tart-run.log")
+	o.ExtraFiles = []*os.File{slot.File()}
+	o.StartSettle = 100 * time.Millisecond
+	if o.Net.Mode == tart.NetSoftnet {
+		o.Net.SoftnetExpose = append(o.Net.SoftnetExpose, softnetExposeFromPorts(b.cfg)...)
+	}
+	if guestOS == "linux" {
+		o.Suspendable = false // tart refuses it for Linux guests
+	}
+	run, err := b.client.Run(ctx, b.name, o)
+	if err != nil {
+		return nil, explainTartError("starting the VM", err)
+	}
+	b.run = run
+	return run, nil
+}
+
+// softnetExposeFromPorts maps Nomad's port labels to Softnet forwards
+// host port -> guest port.
+func softnetExposeFromPorts(cfg *drivers.TaskConfig) []string {
+	if cfg.Resources == nil || cfg.Resources.Ports == nil {
+		return nil
+	}
+	var out []string
+	for _, p := range *cfg.Resources.Ports {
+		to := p.To
+		if to <= 0 {
+			to = p.Value
+		}
+		out = append(out, fmt.Sprintf("%d:%d", p.Value, to))
+	}
+	return out
+}
+
+// waitIP waits for the guest's address, giving up at once if the VM dies.
+func (b *vmBuild) waitIP(ctx context.Context, s *taskSettings, run *tart.RunHandle) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.ReadyTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-run.Done():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	resolver := tart.ResolverDefault
+	if s.Run.Net.Mode == tart.NetBridged {
+		resolver = tart.ResolverARP
+	}
+	ip, err := b.client.IP(ctx, b.name, tart.IPOptions{Wait: s.ReadyTimeout, Resolver: resolver})
+	if err == nil {
+		return ip, nil
+	}
+	if !run.Alive() {
+		tail := run.LogTail(5)
+		if strings.Contains(tail, "exceeds the system limit") || strings.Contains(tail, "maximum supported number") {
+			return "", structs.NewRecoverableError(fmt.Errorf("%w: %s", tart.ErrVMLimit, tail), true)
+		}
+		return "", fmt.Errorf("%w before it got an IP address (tart run exit %d): %s", ErrVMDied, run.ExitCode(), tail)
+	}
+	return "", fmt.Errorf("the VM got no IP address within ready_timeout (%s); check its networking (DHCP lease exhaustion is common, see docs): %w", s.ReadyTimeout, err)
+}
+
+// startCommand checks that the guest answers, then hands the command to a
+// supervisor that outlives this plugin.
+func (b *vmBuild) startCommand(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) error {
+	wait := max(time.Until(st.StartedAt.Add(s.ReadyTimeout)), 5*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	go func() {
+		select {
+		case <-run.Done():
+			cancel()
+		case <-cctx.Done():
+		}
+	}()
+	t := s.target(b.name, st.IP)
+	tr, err := connectGuest(cctx, b.client, t, wait)
+	if err != nil {
+		if !run.Alive() {
+			return fmt.Errorf("%w while connecting to the guest: %s", ErrVMDied, run.LogTail(5))
+		}
+		return fmt.Errorf("the guest did not accept commands within ready_timeout (%s): %w", s.ReadyTimeout, err)
+	}
+	_ = tr.Close()
+
+	spec := &supervisor.Spec{
+		StateDir: st.StateDir, TartBinary: b.client.Binary(), TartHome: b.d.config.TartHome, VM: b.name,
+		Transport: t.Transport, SSHUser: t.SSHUser, SSHPassword: t.SSHPassword, SSHKey: t.SSHKey,
+		SSHAddr: joinHostPort(st.IP, t.SSHPort), ConnectWait: wait,
+		Argv: s.Command, Env: guestEnv(b.cfg, st.GuestOS), Dir: guestWorkDir(s, st.GuestOS),
+		StdoutPath: b.cfg.StdoutPath, StderrPath: b.cfg.StderrPath,
+	}
+	if spec.StdoutPath == "" {
+		spec.StdoutPath, spec.StderrPath = "/dev/null", "/dev/null"
+	}
+	if _, err := b.d.launchSupervisor(spec); err != nil {
+		return err
+	}
+	return nil
+}
+
+// guestEnv is the task's environment with Nomad's directory variables
+// pointing at the shares inside the guest.
+func guestEnv(cfg *drivers.TaskConfig, guestOS string) map[string]string {
+	env := make(map[string]string, len(cfg.Env)+3)
+	for k, v := range cfg.Env {
+		env[k] = v
+	}
+	env["NOMAD_ALLOC_DIR"] = tart.GuestSharePath(guestOS, "alloc")
+	env["NOMAD_TASK_DIR"] = tart.GuestSharePath(guestOS, "local")
+	env["NOMAD_SECRETS_DIR"] = tart.GuestSharePath(guestOS, "secrets")
+	return env
+}
+
+// guestWorkDir defaults to the task's local directory, like the exec driver.
+func guestWorkDir(s *taskSettings, guestOS string) string {
+	if s.WorkDir != "" {
+		return s.WorkDir
+	}
+	return tart.GuestSharePath(guestOS, "local")
+}
+
+// cleanupOnFailure stops and deletes the VM when StartTask did not finish.
+func (b *vmBuild) cleanupOnFailure() {
+	if b.ok || !b.cloned {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := removeVM(ctx, b.client, b.name); err != nil {
+		b.d.logger.Warn("removing VM of failed start", "vm", b.name, "error", err)
+	}
+}
+
+// removeVM stops (hard) and deletes a VM; a missing VM is success.
+func removeVM(ctx context.Context, c *tart.Client, name string) error {
+	err := c.Delete(ctx, name)
+	if err == nil || errors.Is(err, tart.ErrVMNotFound) {
+		return nil
+	}
+	if !errors.Is(err, tart.ErrVMRunning) {
+		return fmt.Errorf("deleting VM %s: %w", name, err)
+	}
+	if err := c.Stop(ctx, name, 5*time.Second); err != nil && !errors.Is(err, tart.ErrNotRunning) && !errors.Is(err, tart.ErrVMNotFound) {
+		return fmt.Errorf("stopping VM %s: %w", name, err)
+	}
+	if err := c.Delete(ctx, name); err != nil && !errors.Is(err, tart.ErrVMNotFound) {
+		return fmt.Errorf("deleting VM %s: %w", name, err)
+	}
+	return nil
+}

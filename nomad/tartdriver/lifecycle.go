@@ -1,0 +1,167 @@
+package tartdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// vmStopTimeout is how long `tart stop` waits for the VM before SIGKILL.
+const vmStopTimeout = 10 * time.Second
+
+// WaitTask returns a channel that gets the task's result: the guest
+// command's exit code or signal, or (without a command) the VM's end.
+func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.ExitResult, error) {
+	h, ok := d.tasks.Get(taskID)
+	if !ok {
+		return nil, drivers.ErrTaskNotFound
+	}
+	ch := make(chan *drivers.ExitResult, 1)
+	go func() {
+		defer close(ch)
+		select {
+		case <-h.done:
+			h.mu.RLock()
+			res := h.exit.Copy()
+			h.mu.RUnlock()
+			ch <- res
+		case <-ctx.Done():
+		case <-d.ctx.Done():
+		}
+	}()
+	return ch, nil
+}
+
+// StopTask honours kill_signal and kill_timeout. With a command, the signal
+// goes to the guest command (default SIGTERM); without one, the guest OS is
+// asked to shut down (tart's SIGUSR2). Either way the VM is stopped after the
+// timeout. The task's state stays for DestroyTask.
+func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) error {
+	h, ok := d.tasks.Get(taskID)
+	if !ok {
+		return drivers.ErrTaskNotFound
+	}
+	if !h.isRunning() {
+		return nil
+	}
+	if h.state.HasCommand {
+		if signal == "" {
+			signal = "SIGTERM"
+		}
+		if err := supervisor.Signal(h.state.StateDir, signal); err != nil && !errors.Is(err, supervisor.ErrNotRunning) {
+			h.logger.Warn("forwarding stop signal", "signal", signal, "error", err)
+		}
+	} else {
+		// SIGUSR2 makes tart ask the guest OS to power off.
+		if err := syscall.Kill(h.state.RunPID, syscall.SIGUSR2); err != nil && h.run.Alive() {
+			h.logger.Warn("requesting guest shutdown", "error", err)
+		}
+	}
+	select {
+	case <-h.done:
+	case <-time.After(timeout):
+	}
+	return d.stopVM(h)
+}
+
+// stopVM powers the VM off (a no-op when it is gone already).
+func (d *Driver) stopVM(h *taskHandle) error {
+	_, client, _, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, vmStopTimeout+10*time.Second)
+	defer cancel()
+	err = client.Stop(ctx, h.state.VMName, vmStopTimeout)
+	if err != nil && !errors.Is(err, tart.ErrNotRunning) && !errors.Is(err, tart.ErrVMNotFound) {
+		return fmt.Errorf("stopping VM %s: %w", h.state.VMName, err)
+	}
+	// The command's transport dies with the VM; give the supervisor a moment
+	// to record that, so WaitTask reports how the command ended.
+	deadline := time.Now().Add(5 * time.Second)
+	for h.state.HasCommand && supervisor.Alive(h.state.StateDir) && time.Now().Before(deadline) {
+		time.Sleep(watchInterval)
+	}
+	return nil
+}
+
+// DestroyTask deletes the VM and forgets the task. It is idempotent and
+// succeeds when the VM is already gone.
+func (d *Driver) DestroyTask(taskID string, force bool) error {
+	h, ok := d.tasks.Get(taskID)
+	if !ok {
+		return drivers.ErrTaskNotFound
+	}
+	if h.isRunning() && !force {
+		return fmt.Errorf("task %s is still running; stop it first or destroy with force", taskID)
+	}
+	_, client, _, err := d.snapshot()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, 2*time.Minute)
+	defer cancel()
+	if h.state.HasCommand && supervisor.Alive(h.state.StateDir) {
+		_ = supervisor.Signal(h.state.StateDir, "KILL")
+	}
+	if err := removeVM(ctx, client, h.state.VMName); err != nil {
+		return err
+	}
+	h.stopWatching()
+	killSupervisor(h)
+	d.tasks.Delete(taskID)
+	return nil
+}
+
+// killSupervisor ends a supervisor that survived its VM (it would notice the
+// lost connection itself; this makes destroy deterministic).
+func killSupervisor(h *taskHandle) {
+	if !h.state.HasCommand {
+		return
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for supervisor.Alive(h.state.StateDir) && time.Now().Before(deadline) {
+		time.Sleep(watchInterval)
+	}
+	if pid := supervisor.PID(h.state.StateDir); pid > 0 && supervisor.Alive(h.state.StateDir) {
+		if p, err := os.FindProcess(pid); err == nil {
+			_ = p.Kill()
+		}
+	}
+}
+
+// InspectTask reports the task's status without touching tart.
+func (d *Driver) InspectTask(taskID string) (*drivers.TaskStatus, error) {
+	h, ok := d.tasks.Get(taskID)
+	if !ok {
+		return nil, drivers.ErrTaskNotFound
+	}
+	return h.status(), nil
+}
+
+// SignalTask forwards a signal to the guest command; without a command it
+// goes to `tart run` (SIGUSR2 = guest shutdown request, SIGINT = stop).
+func (d *Driver) SignalTask(taskID string, signal string) error {
+	h, ok := d.tasks.Get(taskID)
+	if !ok {
+		return drivers.ErrTaskNotFound
+	}
+	if h.state.HasCommand {
+		if !supervisor.KnownSignal(signal) {
+			return fmt.Errorf("signal %q cannot be forwarded to the guest (supported: SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGKILL, SIGUSR1, SIGUSR2, SIGALRM, SIGABRT, SIGPIPE)", signal)
+		}
+		return supervisor.Signal(h.state.StateDir, signal)
+	}
+	sig, ok := hostSignals[signal]
+	if !ok {
+		return fmt.Errorf("unknown signal %q", signal)
+	}
+	return syscall.Kill(h.state.RunPID, sig)
+}

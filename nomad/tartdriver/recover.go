@@ -1,0 +1,62 @@
+package tartdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// RecoverTask reattaches to a task after a plugin crash or a client
+// restart. Nothing is restarted: the VM (`tart run` in its own session) and
+// the supervisor of the guest command kept running without the plugin.
+func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
+	if handle == nil || handle.Config == nil {
+		return errors.New("RecoverTask: empty task handle")
+	}
+	if _, ok := d.tasks.Get(handle.Config.ID); ok {
+		return nil
+	}
+	if handle.Version != taskHandleVersion {
+		return fmt.Errorf("RecoverTask: task handle version %d is not %d (written by another driver version)", handle.Version, taskHandleVersion)
+	}
+	var st TaskState
+	if err := handle.GetDriverState(&st); err != nil {
+		return fmt.Errorf("RecoverTask: decoding driver state: %w", err)
+	}
+	if st.VMName == "" || st.StateDir == "" {
+		return errors.New("RecoverTask: driver state names no VM")
+	}
+	pc, client, _, err := d.snapshot()
+	if err != nil {
+		return fmt.Errorf("RecoverTask: %w", err)
+	}
+	var tc TaskConfig
+	var s *taskSettings
+	if err := handle.Config.DecodeDriverConfig(&tc); err == nil {
+		s, err = resolve(&tc, pc)
+		if err != nil {
+			// The plugin config may have changed (e.g. an image now denied):
+			// that must not kill a running workload. Exec needs the guest
+			// credentials, which are then unknown.
+			d.logger.Warn("recovered task's config no longer validates; exec disabled", "task", handle.Config.Name, "error", err)
+			s = nil
+		}
+	}
+
+	run := tart.Attach(st.VMName, st.RunPID, st.RunLogPath)
+	h := newTaskHandle(d.logger.With("task", handle.Config.Name, "vm", st.VMName), handle.Config, s, st, run)
+	// A recycled PID must not pass for the VM: ask tart too.
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	if info, err := client.Get(ctx, st.VMName); errors.Is(err, tart.ErrVMNotFound) || (err == nil && !info.Running) {
+		h.vmGone = true
+	}
+	d.tasks.Set(handle.Config.ID, h)
+	go h.watch()
+	d.logger.Info("recovered task", "task", handle.Config.Name, "vm", st.VMName, "vm_alive", !h.vmGone)
+	return nil
+}

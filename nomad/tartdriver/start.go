@@ -1,0 +1,220 @@
+package tartdriver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/nomad/nomad/structs"
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// stateDirName is the driver's private directory inside the task dir. It is
+// not one of the shared directories, so the guest cannot see it.
+const stateDirName = ".tartdriver"
+
+// StartTask creates and boots the task's VM and, when the task has a
+// command, starts it in the guest under a supervisor.
+func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork, error) {
+	if _, ok := d.tasks.Get(cfg.ID); ok {
+		return nil, nil, fmt.Errorf("task with ID %q already started", cfg.ID)
+	}
+	h, net, err := d.startTask(cfg)
+	if err != nil {
+		d.emit(cfg, "Start failed: "+err.Error(), nil)
+		d.logger.Error("starting task", "task", cfg.Name, "alloc", cfg.AllocID, "error", err)
+		var rec *structs.RecoverableError
+		if errors.As(err, &rec) {
+			return nil, nil, rec // a bare RecoverableError crosses gRPC as such
+		}
+		return nil, nil, err
+	}
+	return h, net, nil
+}
+
+func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork, error) {
+	pc, client, pool, err := d.snapshot()
+	if err != nil {
+		return nil, nil, structs.NewRecoverableError(err, true)
+	}
+	var tc TaskConfig
+	if err := cfg.DecodeDriverConfig(&tc); err != nil {
+		return nil, nil, fmt.Errorf("%w: decoding task config: %v", ErrBadConfig, err)
+	}
+	s, err := resolve(&tc, pc)
+	if err != nil {
+		return nil, nil, err
+	}
+	name := vmName(cfg.AllocID, cfg.Name)
+	d.inFlight.Store(name, true)
+	defer d.inFlight.Delete(name)
+	ctx := d.ctx
+
+	stateDir := filepath.Join(cfg.TaskDir().Dir, stateDirName)
+	if err := os.MkdirAll(stateDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("creating the driver's task directory: %w", err)
+	}
+	// A leftover supervisor result from an earlier run must not be read as ours.
+	_ = os.Remove(filepath.Join(stateDir, "exit.json"))
+
+	if err := d.pullImage(ctx, client, cfg, s); err != nil {
+		return nil, nil, err
+	}
+	b := &vmBuild{d: d, client: client, name: name, cfg: cfg}
+	defer b.cleanupOnFailure()
+	if err := b.clone(ctx, s); err != nil {
+		return nil, nil, err
+	}
+	info, err := client.Get(ctx, name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("inspecting the new VM: %w", err)
+	}
+	if err := b.configure(ctx, s, info); err != nil {
+		return nil, nil, err
+	}
+	kind, err := slots.KindForOS(firstNonEmpty(info.OS, "darwin"))
+	if err != nil {
+		return nil, nil, err
+	}
+	slot, err := pool.TryAcquire(kind, slots.Holder{Owner: "nomad " + cfg.JobName + "/" + cfg.Name + " alloc " + cfg.AllocID, VM: name})
+	if err != nil {
+		if errors.Is(err, slots.ErrBusy) {
+			return nil, nil, structs.NewRecoverableError(fmt.Errorf("%w: %v", ErrNoSlot, err), true)
+		}
+		return nil, nil, err
+	}
+	run, err := b.start(ctx, s, info.OS, slot, stateDir)
+	_ = slot.Release() // tart run holds its own copy for the VM's lifetime
+	if err != nil {
+		return nil, nil, err
+	}
+	ip, err := b.waitIP(ctx, s, run)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	st := TaskState{VMName: name, RunPID: run.PID, RunLogPath: run.LogPath, StateDir: stateDir,
+		HasCommand: s.Command != nil, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
+	if s.Command != nil {
+		if err := b.startCommand(ctx, s, &st, run); err != nil {
+			return nil, nil, err
+		}
+	}
+	b.ok = true
+
+	th := newTaskHandle(d.logger.With("task", cfg.Name, "vm", name), cfg, s, st, run)
+	handle := drivers.NewTaskHandle(taskHandleVersion)
+	handle.Config = cfg
+	handle.State = drivers.TaskStateRunning
+	if err := handle.SetDriverState(&st); err != nil {
+		return nil, nil, fmt.Errorf("encoding driver state: %w", err)
+	}
+	d.tasks.Set(cfg.ID, th)
+	go th.watch()
+	d.emit(cfg, fmt.Sprintf("VM %s running at %s", name, ip), map[string]string{"vm": name, "ip": ip})
+	return handle, driverNetwork(cfg, ip), nil
+}
+
+// driverNetwork advertises the guest IP; Nomad's port labels map to the
+// guest ports ("to", or the host port when unset).
+func driverNetwork(cfg *drivers.TaskConfig, ip string) *drivers.DriverNetwork {
+	n := &drivers.DriverNetwork{IP: ip, AutoAdvertise: false}
+	if cfg.Resources != nil && cfg.Resources.Ports != nil {
+		n.PortMap = map[string]int{}
+		for _, p := range *cfg.Resources.Ports {
+			to := p.To
+			if to <= 0 {
+				to = p.Value
+			}
+			n.PortMap[p.Label] = to
+		}
+	}
+	return n
+}
+
+// pullImage applies the pull policy to remote images.
+func (d *Driver) pullImage(ctx context.Context, c *tart.Client, cfg *drivers.TaskConfig, s *taskSettings) error {
+	if !tart.IsRemoteName(s.Image) || s.PullPolicy == pullNever {
+		return nil
+	}
+	if s.PullPolicy == pullMissing {
+		cached, err := imageCached(ctx, c, s.Image)
+		if err != nil {
+			return fmt.Errorf("listing cached images: %w", err)
+		}
+		if cached {
+			return nil
+		}
+	}
+	d.emit(cfg, "Pulling image "+s.Image, map[string]string{"image": s.Image})
+	pctx, cancel := context.WithTimeout(ctx, s.PullTimeout)
+	defer cancel()
+	start := time.Now()
+	err := c.Pull(pctx, s.Image, tart.PullOptions{Credentials: s.Credentials, Progress: d.progress(cfg, "Pulling "+s.Image)})
+	if err != nil {
+		if pctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("pulling %s took longer than image_pull_timeout (%s); raise it or pre-pull the image with `tart pull`: %w", s.Image, s.PullTimeout, err)
+		}
+		return explainTartError("pulling "+s.Image, err)
+	}
+	d.emit(cfg, fmt.Sprintf("Pulled image %s in %s", s.Image, time.Since(start).Round(time.Second)), nil)
+	return nil
+}
+
+func imageCached(ctx context.Context, c *tart.Client, image string) (bool, error) {
+	entries, err := c.List(ctx, tart.ListOptions{Source: "oci"})
+	if err != nil {
+		return false, err
+	}
+	want := image
+	if !strings.Contains(lastPathElem(image), ":") && !strings.Contains(image, "@") {
+		want += ":latest"
+	}
+	for _, e := range entries {
+		if e.Name == image || e.Name == want {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func lastPathElem(s string) string { return s[strings.LastIndex(s, "/")+1:] }
+
+// progress turns tart's progress lines into task events, at most one per
+// 10 % step so a 40 GB pull does not flood the event list.
+func (d *Driver) progress(cfg *drivers.TaskConfig, what string) func(string) {
+	last := -10
+	return func(line string) {
+		line = strings.TrimSpace(line)
+		pct, err := strconv.Atoi(strings.TrimSuffix(line, "%"))
+		if err != nil || !strings.HasSuffix(line, "%") {
+			return
+		}
+		if pct >= last+10 || (pct == 100 && last != 100) {
+			last = pct
+			d.emit(cfg, fmt.Sprintf("%s: %d%%", what, pct), nil)
+		}
+	}
+}
+
+// explainTartError adds what to do to the tart errors users cause.
+func explainTartError(what string, err error) error {
+	switch {
+	case errors.Is(err, tart.ErrAuth):
+		return fmt.Errorf("%s: registry refused the credentials; set auth { username password } in the task or plugin config: %w", what, err)
+	case errors.Is(err, tart.ErrVMNotFound):
+		return fmt.Errorf("%s: no such image or VM; check the image name (remote images look like ghcr.io/org/name:tag): %w", what, err)
+	case errors.Is(err, tart.ErrDiskFull):
+		return structs.NewRecoverableError(fmt.Errorf("%s: not enough free disk in TART_HOME; prune with `tart prune` or free space: %w", what, err), true)
+	case errors.Is(err, tart.ErrVMLimit):
+		return structs.NewRecoverableError(fmt.Errorf("%s: %w", what, err), true)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
