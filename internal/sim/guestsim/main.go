@@ -17,6 +17,9 @@ func Main() {
 }
 
 func guestMain() int {
+	if code, isInit := runAsInit(); isInit {
+		return code
+	}
 	dec := json.NewDecoder(os.Stdin)
 	var msg spawnMsg
 	if err := dec.Decode(&msg); err != nil {

@@ -72,6 +72,11 @@ func Spawn(cfg Config) (*Guest, error) {
 	// Nothing of the host environment (registry passwords...) reaches the
 	// guest; commands get their own environment from sessionEnv.
 	cmd.Env = []string{"PATH=" + guestPath}
+	if v, ok := os.LookupEnv("GORACE"); ok {
+		// Race-detector settings only: lets race-built test binaries skip
+		// the detector's exit delay (atexit_sleep_ms).
+		cmd.Env = append(cmd.Env, "GORACE="+v)
+	}
 	cmd.SysProcAttr = attrs
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()

@@ -19,6 +19,10 @@ func spawnAttrs() (*syscall.SysProcAttr, bool, error) {
 	if os.Geteuid() != 0 {
 		return a, false, nil
 	}
+	// A PID namespace makes "the guest dies with its parent" hold for every
+	// process in it: when its init (our child) is killed, the kernel kills
+	// them all, daemons and orphans included.
+	a.Cloneflags = syscall.CLONE_NEWPID
 	a.Unshareflags = syscall.CLONE_NEWNS
 	return a, true, nil
 }
@@ -37,6 +41,10 @@ func mountShares(cfg Config) error {
 	// every mount below would appear on the host too.
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		return fmt.Errorf("guestsim: making / private in the guest namespace: %w", err)
+	}
+	// The guest's own /proc: `ps` and /proc/<pid> show guest processes.
+	if err := unix.Mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("guestsim: mounting the guest's /proc: %w", err)
 	}
 	for _, dir := range []string{volumesDir, linuxShares} {
 		// The mount point itself must exist on the host; its content is the

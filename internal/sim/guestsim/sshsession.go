@@ -15,11 +15,12 @@ type sshSession struct {
 	conn *ssh.ServerConn
 	ch   ssh.Channel
 
-	pty     *ptySpec
-	mu      sync.Mutex
-	proc    *process
-	exited  chan struct{} // closed once exit-status/exit-signal was sent
-	started bool
+	pty        *ptySpec
+	unreported *process // started; its wait-and-report begins after the reply
+	mu         sync.Mutex
+	proc       *process
+	exited     chan struct{} // closed once exit-status/exit-signal was sent
+	started    bool
 }
 
 func newSSHSession(g *guest, conn *ssh.ServerConn, ch ssh.Channel) *sshSession {
@@ -51,6 +52,13 @@ func (s *sshSession) serve(reqs <-chan *ssh.Request) {
 		ok := s.handle(req)
 		if req.WantReply {
 			_ = req.Reply(ok, nil)
+		}
+		// The exit report may only follow the exec/shell reply: a fast
+		// command would otherwise close the channel before the client
+		// learnt that its request succeeded.
+		if p := s.unreported; p != nil {
+			s.unreported = nil
+			go s.waitAndReport(p)
 		}
 	}
 	// The client closed the channel or the connection died. A command still
@@ -142,8 +150,7 @@ func (s *sshSession) start(command *string) bool {
 		fmt.Fprintf(s.ch.Stderr(), "guestsim: cannot start %s: %v\r\n", spec.Path, err)
 		return false
 	}
-	s.proc, s.started = p, true
-	go s.waitAndReport(p)
+	s.proc, s.started, s.unreported = p, true, p
 	return true
 }
 
