@@ -51,6 +51,16 @@ func (b *vmBuild) configure(ctx context.Context, s *taskSettings, info tart.VMIn
 	for _, n := range size.Notes {
 		b.d.emit(b.cfg, n, nil)
 	}
+	// Sizes derived from the resources block only ever grow the image: the
+	// image's own size is its minimum (tart refuses fewer CPUs than the
+	// image needs, and a guest tuned for 8 GB should not get Nomad's 300 MB
+	// default). Explicit cpu / memory options are applied as given.
+	if s.CPU == 0 && size.CPU > 0 && size.CPU < info.CPU {
+		size.CPU = 0
+	}
+	if s.MemoryMB == 0 && size.MemoryMB > 0 && size.MemoryMB < info.Memory {
+		size.MemoryMB = 0
+	}
 	o := tart.SetOptions{Display: s.Display, RandomMAC: s.RandomMAC}
 	if size.CPU > 0 && size.CPU != info.CPU {
 		o.CPU = size.CPU

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package tartdriver
+
+func enterNomadFreezerCgroup() func() { return func() {} }

@@ -1,0 +1,157 @@
+package tartdriver
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/helper/testlog"
+	"github.com/hashicorp/nomad/helper/uuid"
+	"github.com/hashicorp/nomad/nomad/structs"
+	"github.com/hashicorp/nomad/plugins/base"
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/hashicorp/nomad/plugins/drivers/testutils"
+	"github.com/shoenig/test/must"
+	"github.com/tartanhq/tartan/internal/testenv"
+	"github.com/tartanhq/tartan/tart"
+)
+
+const (
+	macImage   = "ghcr.io/cirruslabs/macos-sequoia-base:latest"
+	linuxImage = "ghcr.io/cirruslabs/ubuntu:latest"
+)
+
+// testEnv is one isolated tart-sim installation: its own TART_HOME and
+// slot directory, so tests never see each other's VMs.
+type testEnv struct {
+	t      *testing.T
+	home   string
+	slots  string
+	sim    string
+	client *tart.Client
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	t.Helper()
+	e := &testEnv{t: t, home: t.TempDir(), slots: t.TempDir(), sim: testenv.TartSim(t)}
+	c, err := tart.New(tart.Options{Binary: e.sim, Home: e.home, Env: []string{"CI=1"}})
+	must.NoError(t, err)
+	e.client = c
+	t.Cleanup(e.assertNoVMsLeft)
+	return e
+}
+
+func (e *testEnv) pluginConfig() PluginConfig {
+	pc := *defaultPlugin()
+	pc.TartBinary, pc.TartHome, pc.SlotsDir, pc.GC = e.sim, e.home, e.slots, false
+	return pc
+}
+
+// assertNoVMsLeft proves that a test cleaned up: no VM in TART_HOME.
+func (e *testEnv) assertNoVMsLeft() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	vms, err := e.client.List(ctx, tart.ListOptions{Source: "local"})
+	if err != nil {
+		e.t.Errorf("listing VMs at cleanup: %v", err)
+		return
+	}
+	for _, vm := range vms {
+		e.t.Errorf("VM %s left behind (running=%v)", vm.Name, vm.Running)
+		_ = removeVM(ctx, e.client, vm.Name)
+	}
+}
+
+// newHarness starts a driver as Nomad does: SetConfig with an AgentConfig
+// (the long-lived instance), behind a real gRPC connection.
+func (e *testEnv) newHarness(pc PluginConfig) (*testutils.DriverHarness, *Driver) {
+	e.t.Helper()
+	d := NewDriver(testlog.HCLogger(e.t))
+	h := testutils.NewDriverHarness(e.t, d)
+	var raw []byte
+	must.NoError(e.t, base.MsgPackEncode(&raw, &pc))
+	must.NoError(e.t, h.SetConfig(&base.Config{PluginConfig: raw, AgentConfig: &base.AgentConfig{Driver: &base.ClientDriverConfig{}}}))
+	e.t.Cleanup(d.Shutdown)
+	return h, d
+}
+
+func newTask(t *testing.T, name string, tc TaskConfig) *drivers.TaskConfig {
+	t.Helper()
+	task := &drivers.TaskConfig{
+		ID: uuid.Generate(), AllocID: uuid.Generate(), Name: name, JobName: "test-job",
+		Resources: &drivers.Resources{NomadResources: &structs.AllocatedTaskResources{
+			Cpu: structs.AllocatedCpuResources{CpuShares: 100}, Memory: structs.AllocatedMemoryResources{MemoryMB: 300}}},
+	}
+	if tc.GuestTransport == "" {
+		tc.GuestTransport = "auto"
+	}
+	tc.RandomMAC = true
+	tc.Headless = true
+	must.NoError(t, task.EncodeConcreteDriverConfig(&tc))
+	return task
+}
+
+// start runs StartTask and registers DestroyTask as cleanup.
+func start(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork) {
+	t.Helper()
+	handle, net, err := h.StartTask(task)
+	must.NoError(t, err)
+	t.Cleanup(func() { _ = h.DestroyTask(task.ID, true) })
+	return handle, net
+}
+
+func waitExit(t *testing.T, h *testutils.DriverHarness, id string, timeout time.Duration) *drivers.ExitResult {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ch, err := h.WaitTask(ctx, id)
+	must.NoError(t, err)
+	select {
+	case res := <-ch:
+		must.NotNil(t, res, must.Sprint("wait channel closed without a result"))
+		return res
+	case <-ctx.Done():
+		t.Fatalf("task %s did not exit within %s", id, timeout)
+		return nil
+	}
+}
+
+func readLog(t *testing.T, task *drivers.TaskConfig, stream string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(task.TaskDir().LogDir, fmt.Sprintf("%s.%s.0", task.Name, stream)))
+	if os.IsNotExist(err) {
+		return ""
+	}
+	must.NoError(t, err)
+	return string(b)
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func logEventually(t *testing.T, task *drivers.TaskConfig, stream, want string) {
+	t.Helper()
+	eventually(t, 10*time.Second, fmt.Sprintf("%s to contain %q", stream, want), func() bool {
+		return strings.Contains(readLog(t, task, stream), want)
+	})
+}
+
+func (e *testEnv) vmExists(name string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := e.client.Get(ctx, name)
+	return err == nil
+}
