@@ -380,7 +380,11 @@ func (st *Stage) runFailed(err error, logPath string) error {
 		return fmt.Errorf("tart refused to start a VM: the host's VM limit is reached outside Tartan's slots (another tool runs VMs, or the count went stale: reboot the host): %w", err)
 	}
 	if tail != "" {
-		st.Log.Printf("tart run output:\n%s", tail)
+		st.Log.Printf("Last lines of tart run:\n%s", tail)
+	}
+	var te *tart.Error
+	if errors.As(err, &te) && te.ExitCode >= 0 {
+		return fmt.Errorf("%w: tart run exited with code %d while starting VM %s: %v", ErrVMDied, te.ExitCode, st.VM, err)
 	}
 	return fmt.Errorf("starting VM %s: %w", st.VM, err)
 }

@@ -134,7 +134,8 @@ func (h *simHost) run(r *harness.Runner, job harness.Job) *harness.Result {
 // tart runs the simulator as a tart CLI against the host's TART_HOME.
 func (h *simHost) tart(args ...string) (string, error) {
 	cmd := exec.Command(h.tartSim, args...)
-	cmd.Env = h.env
+	// The executor gives tart a stable TMPDIR under its state dir.
+	cmd.Env = append(append([]string{}, h.env...), "TMPDIR="+filepath.Join(h.state, "tmp"))
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }

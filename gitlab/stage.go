@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/tartanhq/tartan/tart"
@@ -76,7 +77,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return fail(&BuildError{Err: err})
 	}
 	log.Mask(s.Secrets()...)
-	st.Tart, err = tart.New(tart.Options{Binary: s.TartBinary, Home: s.TartHome, NoAutoPrune: !s.AutoPrune, Env: []string{"CI=1"}})
+	// tart gets a stable TMPDIR: the runner's per-job one is deleted after
+	// cleanup while `tart run` outlives the stage that started it.
+	tartTmp := filepath.Join(s.StateDir, "tmp")
+	if err := os.MkdirAll(tartTmp, 0o700); err != nil {
+		return fail(fmt.Errorf("state_dir: %w", err))
+	}
+	st.Tart, err = tart.New(tart.Options{Binary: s.TartBinary, Home: s.TartHome, NoAutoPrune: !s.AutoPrune, Env: []string{"CI=1", "TMPDIR=" + tartTmp}})
 	if err != nil {
 		return fail(err)
 	}

@@ -47,6 +47,10 @@ type Runner struct {
 	// Builds and cache dirs of [[runners]] (overridable by config_exec).
 	BuildsDir, CacheDir string
 	Shell               string // default "bash"
+
+	// OnStart, if set, is called with each executor process as it starts
+	// (tests use it to find processes left behind by a killed runner).
+	OnStart func(stage string, pid int)
 }
 
 // The runner's fixed exit codes (given to the executor in the environment).
@@ -437,7 +441,11 @@ func (jr *run) exitCodeFile() string { return filepath.Join(jr.tmp, "build_exit_
 func (jr *run) exec(ctx context.Context, stage string, args []string, timeout time.Duration, stdout, stderr io.Writer, extraEnv map[string]string) outcome {
 	argv := append([]string{jr.r.Executor}, args...)
 	_ = os.Remove(jr.exitCodeFile())
-	o := jr.r.runProcess(ctx, argv, jr.environ(extraEnv), jr.tmp, timeout, stdout, stderr, nil)
+	var started func(int)
+	if jr.r.OnStart != nil {
+		started = func(pid int) { jr.r.OnStart(stage, pid) }
+	}
+	o := jr.r.runProcess(ctx, argv, jr.environ(extraEnv), jr.tmp, timeout, stdout, stderr, started)
 	jr.mu.Lock()
 	jr.res.Stages = append(jr.res.Stages, StageRun{Stage: stage, ExitCode: o.Code, Signaled: o.Signaled, Abandoned: o.Abandoned, PID: o.PID, Duration: o.Duration})
 	jr.mu.Unlock()
