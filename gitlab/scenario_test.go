@@ -93,7 +93,7 @@ func TestScenarioCancelMidScript(t *testing.T) {
 func TestScenarioVMDiesDuringBoot(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ dieAfter, step string }{
-		{"300ms", "while starting"},                   // dies before tart run is established
+		{"300ms", "while starting"},                    // dies before tart run is established
 		{"1500ms", "while waiting for its IP address"}, // dies while prepare waits for the IP
 	} {
 		t.Run(tc.dieAfter, func(t *testing.T) {
@@ -226,7 +226,7 @@ func TestScenarioLockedSettingRefused(t *testing.T) {
 	r := h.runner(h.settings(`job_overridable = ["cpu", "pull_policy"]`))
 	job := newJob(`echo "user=$(id -un) password=${TART_SSH_PASSWORD:-unset}"`)
 	job.Variables = map[string]string{
-		"TART_EXECUTOR_SOFTNET_ENABLED": "false", // locked: isolation
+		"TART_EXECUTOR_SOFTNET_ENABLED": "false",   // locked: isolation
 		"TART_SSH_PASSWORD":             "hunter2", // locked: credentials
 		"TARTAN_TIMEZONE":               "UTC",     // not in job_overridable
 		"TARTAN_CPU":                    "5",       // allowed

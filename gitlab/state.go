@@ -33,8 +33,8 @@ type Record struct {
 	// JobDir holds the tart run log and per-job host dirs; removed in cleanup.
 	JobDir string `json:"job_dir"`
 
-	Failed    bool      `json:"failed,omitempty"`    // a script stage failed
-	Canceled  bool      `json:"canceled,omitempty"`  // a stage got SIGTERM
+	Failed    bool      `json:"failed,omitempty"`     // a script stage failed
+	Canceled  bool      `json:"canceled,omitempty"`   // a stage got SIGTERM
 	KeepUntil time.Time `json:"keep_until,omitempty"` // kept for debugging until then
 }
 

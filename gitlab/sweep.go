@@ -109,4 +109,3 @@ func (st *Stage) deleteVM(ctx context.Context, name string) error {
 		}
 	}
 }
-

@@ -123,10 +123,10 @@ func (jr *run) writeResponseFile() error {
 		vars = append(vars, kv{Key: v.Key, Value: v.Value, Public: v.Key != "CI_JOB_TOKEN", Masked: v.Key == "CI_JOB_TOKEN"})
 	}
 	payload := map[string]any{
-		"id":       j.ID,
-		"token":    jr.token,
-		"job_info": map[string]any{"name": j.Name, "stage": "test", "project_id": j.ProjectID, "project_name": path.Base(j.ProjectPath)},
-		"git_info": map[string]any{"repo_url": j.ServerURL + "/" + j.ProjectPath + ".git", "ref": "main", "sha": strings.Repeat("0", 40), "ref_type": "branch", "depth": 20},
+		"id":          j.ID,
+		"token":       jr.token,
+		"job_info":    map[string]any{"name": j.Name, "stage": "test", "project_id": j.ProjectID, "project_name": path.Base(j.ProjectPath)},
+		"git_info":    map[string]any{"repo_url": j.ServerURL + "/" + j.ProjectPath + ".git", "ref": "main", "sha": strings.Repeat("0", 40), "ref_type": "branch", "depth": 20},
 		"runner_info": map[string]any{"timeout": int(j.Timeout.Seconds())},
 		"variables":   vars,
 		"steps": []map[string]any{

@@ -66,8 +66,10 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-func (r *Runner) gracefulKill() time.Duration { return orDefault(r.GracefulKillTimeout, 600*time.Second) }
-func (r *Runner) forceKill() time.Duration    { return orDefault(r.ForceKillTimeout, 10*time.Second) }
+func (r *Runner) gracefulKill() time.Duration {
+	return orDefault(r.GracefulKillTimeout, 600*time.Second)
+}
+func (r *Runner) forceKill() time.Duration { return orDefault(r.ForceKillTimeout, 10*time.Second) }
 
 // Job is one job as GitLab sends it.
 type Job struct {
