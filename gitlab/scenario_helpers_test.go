@@ -182,6 +182,9 @@ func mustContain(t *testing.T, log string, wants ...string) {
 }
 
 func TestMain(m *testing.M) {
+	if spec := os.Getenv(childRunnerEnv); spec != "" {
+		os.Exit(childRunner(spec))
+	}
 	code := m.Run()
 	testenv.Cleanup()
 	os.Exit(code)

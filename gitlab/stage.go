@@ -130,6 +130,3 @@ func (st *Stage) logOverrides() {
 		}
 	}
 }
-
-// isRoot reports whether we run as root (host-side checks).
-func isRoot() bool { return os.Geteuid() == 0 }
