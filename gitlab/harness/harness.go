@@ -437,6 +437,18 @@ func (jr *run) classify(o outcome) *stageFailure {
 	}
 }
 
+// shell is the shell scripts are generated for: config_exec's "shell",
+// else the runner's.
+func (jr *run) shell() string {
+	if s, ok := jr.config["shell"].(string); ok && s != "" {
+		return s
+	}
+	if jr.r.Shell != "" {
+		return jr.r.Shell
+	}
+	return "bash"
+}
+
 func (jr *run) exitCodeFile() string { return filepath.Join(jr.tmp, "build_exit_code") }
 
 // exec runs one executor process and records it.
@@ -470,7 +482,11 @@ func (jr *run) runStageEnv(ctx context.Context, name string, body []string, extr
 	for k, v := range extra {
 		vars[k] = v
 	}
-	if err := os.WriteFile(path, []byte(bashScript(sortedVars(vars), body)), 0o700); err != nil {
+	script := bashScript(sortedVars(vars), body)
+	if jr.shell() == "sh" {
+		script = shScript(sortedVars(vars), body)
+	}
+	if err := os.WriteFile(path, []byte(script), 0o700); err != nil {
 		return &stageFailure{reason: "runner_system_failure: " + err.Error()}
 	}
 	args := append(append([]string{}, jr.r.RunArgs...), path, name)

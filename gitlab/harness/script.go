@@ -29,6 +29,19 @@ func bashScript(vars []variable, body []string) string {
 	return b.String()
 }
 
+// shScript is the POSIX sh variant (shell = "sh"): no $'...' quoting.
+func shScript(vars []variable, body []string) string {
+	var inner strings.Builder
+	for _, v := range vars {
+		fmt.Fprintf(&inner, "export %s=%s\n", v.Key, singleQuote(v.Value))
+	}
+	for _, line := range body {
+		inner.WriteString(line)
+		inner.WriteByte('\n')
+	}
+	return "#!/usr/bin/env sh\n\ntrap 'exit 1' TERM\n\nset -e\n: | eval " + singleQuote(inner.String()) + "\nexit 0\n"
+}
+
 // echoCommand is what the runner prints before each user command.
 func echoCommand(cmd string) string {
 	return "echo " + ansiCQuote("\x1b[32;1m$ "+cmd+"\x1b[0;m")

@@ -1,0 +1,71 @@
+package gitlab_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// A fake host-cached gitlab-runner binary is shared into the guest and
+// installed there, matched to the host runner's version (CI_RUNNER_VERSION).
+func TestScenarioGuestRunnerFromHostCache(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	cache := t.TempDir()
+	bin := filepath.Join(cache, "17.9.0", "gitlab-runner-darwin-"+runtime.GOARCH)
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho 'Version:      17.9.0'\necho 'Git revision: fake'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	guestBin := filepath.Join(h.guest, "bin")
+	settings := h.settings(
+		`guest_runner = "install"`,
+		fmt.Sprintf("guest_runner_cache = %q", cache),
+		fmt.Sprintf("guest_runner_path = %q", filepath.Join(guestBin, "gitlab-runner")),
+	)
+	job := newJob("echo built > result.txt")
+	job.ArtifactPaths = []string{"result.txt"}
+	job.Variables = map[string]string{"PATH": guestBin + ":/usr/bin:/bin"}
+	res := h.run(h.runner(settings), job)
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "Installed gitlab-runner 17.9.0 from the host cache", "Uploading artifacts with Version:      17.9.0")
+
+	t.Run("missing from the cache", func(t *testing.T) {
+		job := newJob("echo built > result.txt")
+		job.ArtifactPaths = []string{"result.txt"}
+		job.RunnerVersion = "18.0.1"
+		job.Variables = map[string]string{"PATH": filepath.Join(h.guest, "nothing-here") + ":/usr/bin:/bin"}
+		res := h.run(h.runner(settings), job)
+		if res.Status != "success" {
+			t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+		}
+		mustContain(t, res.Log, "gitlab-runner 18.0.1", "is not in the host cache", "artifacts and caches will not work", "Missing gitlab-runner. Uploading artifacts is disabled.")
+		if strings.Contains(res.Log, "Installed gitlab-runner") {
+			t.Errorf("installed a version that is not in the cache")
+		}
+	})
+}
+
+// Linux guests count against their own limit, not the macOS slots.
+func TestScenarioLinuxGuestOwnLimit(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	settings := h.settings(`macos_limit = 1`, `linux_limit = 1`, `shell = "sh"`)
+	job := newJob("uname -s", "echo linux guest ok")
+	job.Image = linuxImage
+	res := h.run(h.runner(settings), job)
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "(Linux,", "linux guest ok")
+	if res.Config["shell"] != "sh" {
+		t.Errorf("config shell = %v, want sh", res.Config["shell"])
+	}
+}
