@@ -254,9 +254,9 @@ func cmdSet(e *env, p *parsed) error {
 		c.MemorySize = n
 	}
 	if p.has("display") {
-		disp, err := parseDisplay(p.str("display", ""))
-		if err != nil {
-			return p.cmd.usageErr(err.Error())
+		disp, ok := parseDisplay(p.str("display", ""))
+		if !ok {
+			return p.cmd.usageErr(fmt.Sprintf("The value '%s' is invalid for '--display <display>'", p.str("display", "")))
 		}
 		c.Display = disp
 	}
@@ -294,7 +294,7 @@ func cmdSet(e *env, p *parsed) error {
 }
 
 // parseDisplay parses <W>x<H>[pt|px].
-func parseDisplay(s string) (vmDisplay, error) {
+func parseDisplay(s string) (vmDisplay, bool) {
 	unit := ""
 	for _, u := range []string{"pt", "px"} {
 		if strings.HasSuffix(s, u) {
@@ -305,9 +305,9 @@ func parseDisplay(s string) (vmDisplay, error) {
 	wi, err1 := strconv.Atoi(w)
 	hi, err2 := strconv.Atoi(h)
 	if !ok || err1 != nil || err2 != nil || wi <= 0 || hi <= 0 {
-		return vmDisplay{}, fmt.Errorf("The value '%s' is invalid for '--display <display>'", s+unit)
+		return vmDisplay{}, false
 	}
-	return vmDisplay{Width: wi, Height: hi, Unit: unit}, nil
+	return vmDisplay{Width: wi, Height: hi, Unit: unit}, true
 }
 
 // byteCount formats like ByteCountFormatter (.file, decimal units): "50 GB".

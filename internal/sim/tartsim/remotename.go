@@ -30,10 +30,6 @@ func parseRemoteName(s string) (remoteName, error) {
 	return rn, nil
 }
 
-func isRemoteName(s string) bool {
-	_, err := parseRemoteName(s)
-	return err == nil
-}
 
 func (r remoteName) String() string {
 	if r.digest != "" {
