@@ -30,7 +30,6 @@ func parseRemoteName(s string) (remoteName, error) {
 	return rn, nil
 }
 
-
 func (r remoteName) String() string {
 	if r.digest != "" {
 		return r.host + "/" + r.namespace + "@" + r.digest
