@@ -95,6 +95,13 @@ func newTask(t *testing.T, name string, tc TaskConfig) *drivers.TaskConfig {
 	return task
 }
 
+// mkAllocDir builds the task's alloc dir with logmon; the cleanup is
+// registered before start's DestroyTask, so it runs after it.
+func mkAllocDir(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) {
+	t.Helper()
+	t.Cleanup(h.MkAllocDir(task, true))
+}
+
 // start runs StartTask and registers DestroyTask as cleanup.
 func start(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork) {
 	t.Helper()
