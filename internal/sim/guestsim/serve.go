@@ -110,11 +110,14 @@ func (g *guest) shutdown() {
 	}
 	g.stopped = true
 	g.mu.Unlock()
-	g.procs.killAll()
+	// Connections first: clients see the VM vanish (connection lost), not
+	// their command dying. Each session kills its own command; killAll then
+	// catches what finished sessions left running in the background.
 	g.ssh.close()
 	if g.agent != nil {
 		g.agent.close()
 	}
+	g.procs.killAll()
 	close(g.done)
 }
 

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -81,6 +82,9 @@ func (s *sshServer) listen() error {
 	addr := net.JoinHostPort(s.g.cfg.IP, strconv.Itoa(s.g.cfg.SSHPort))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
+		if errors.Is(err, syscall.EACCES) && s.g.cfg.SSHPort < 1024 {
+			return fmt.Errorf("guestsim: sshd cannot listen on %s: %w (ports below 1024 need root: set TART_SIM_SSH_PORT to a higher port)", addr, err)
+		}
 		return fmt.Errorf("guestsim: sshd cannot listen on %s: %w", addr, err)
 	}
 	s.ln = ln
