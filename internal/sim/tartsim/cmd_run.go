@@ -79,6 +79,7 @@ func (b bootLog) event(format string, args ...any) {
 // cmdRun: tart run <name> (§8). Blocks for the VM's lifetime.
 func cmdRun(e *env, p *parsed) error {
 	runtime.LockOSThread() // the guest's Pdeathsig is tied to the spawning thread
+	keepInheritedFilesToSelf()
 	name := p.args[0]
 	d := e.home.vm(name)
 	// validate(): errors here print "Error: ..." and exit 1, even not-found.
@@ -459,4 +460,14 @@ func (vm *simVM) suspend() error {
 	vm.stopGuest()
 	vm.log.event("suspended")
 	return nil
+}
+
+// keepInheritedFilesToSelf marks descriptors inherited from our parent (such
+// as a slot lock handed over in tart.RunOptions.ExtraFiles) close-on-exec:
+// `tart run` holds them for the VM's lifetime, but the guest and its
+// processes must not, or a lock could outlive the VM.
+func keepInheritedFilesToSelf() {
+	for fd := 3; fd < 1024; fd++ {
+		unix.CloseOnExec(fd)
+	}
 }
