@@ -140,4 +140,3 @@ func KnownSignal(name string) bool {
 	_, ok := signalByName[strings.TrimPrefix(strings.ToUpper(name), "SIG")]
 	return ok
 }
-
