@@ -95,6 +95,26 @@ var execFailures = map[int][]rule{
 	},
 }
 
+// classifyLog is classify for a `tart run` log, where stdout status lines
+// and the final error are interleaved: when no rule matches, the last
+// meaningful line (tart prints its error as it exits) explains best.
+func classifyLog(exitCode int, log string) class {
+	c := classify(exitCode, log)
+	if last := meaningfulLast(log); c.kind == ErrFailed && last != "" {
+		c.line = last
+	}
+	return c
+}
+
+// meaningfulLast is the last meaningful line of s ("" if none).
+func meaningfulLast(s string) string {
+	lines := meaningfulLines(s)
+	if len(lines) == 0 {
+		return ""
+	}
+	return lines[len(lines)-1]
+}
+
 // execTartFailure decides whether a non-zero `tart exec` status came from
 // tart itself rather than from the guest command (whose exit code tart
 // passes through). Only tart's own messages count, so a guest program that

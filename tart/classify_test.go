@@ -2,6 +2,7 @@ package tart
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -104,5 +105,16 @@ func TestErrorFormatting(t *testing.T) {
 	bnf := &BinaryNotFoundError{Searched: []string{"$PATH", "/opt/homebrew/bin/tart"}}
 	if !errors.Is(bnf, ErrBinaryNotFound) {
 		t.Fatal("BinaryNotFoundError does not match ErrBinaryNotFound")
+	}
+}
+
+func TestClassifyLogPrefersLastLineWhenUnknown(t *testing.T) {
+	log := "There is already a running VM with the same MAC address!\nResetting VM to assign a new MAC address...\nError Domain=VZErrorDomain Code=1 \"Internal error\"\n"
+	if c := classifyLog(1, log); c.kind != ErrFailed || !strings.HasPrefix(c.line, "Error Domain=VZErrorDomain Code=1") {
+		t.Fatalf("got %v %q", c.kind, c.line)
+	}
+	log = "Resetting VM to assign a new MAC address...\nThe number of VMs exceeds the system limit (other running VMs: a, b)\n"
+	if c := classifyLog(1, log); c.kind != ErrVMLimit {
+		t.Fatalf("got %v %q", c.kind, c.line)
 	}
 }

@@ -246,7 +246,8 @@ type tailBuffer struct {
 func (t *tailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.total += len(p)
+	n := len(p)
+	t.total += n
 	half := t.max / 2
 	if room := half - len(t.head); room > 0 {
 		n := min(room, len(p))
@@ -257,7 +258,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 	if over := len(t.tail) - half; over > 0 {
 		t.tail = append(t.tail[:0], t.tail[over:]...)
 	}
-	return t.total, nil
+	return n, nil
 }
 
 func (t *tailBuffer) String() string {

@@ -39,6 +39,7 @@ hang)
   wait
   ;;
 exec)
+  [ -n "$FAKE_EXEC_SIGNAL" ] && kill -9 $$
   echo "out"
   echo "Error: guest tool failed" >&2
   exit 3
@@ -312,4 +313,25 @@ func TestCancelIsNotTimeout(t *testing.T) {
 		t.Fatalf("got %v, want ErrFailed wrapping context.Canceled", err)
 	}
 	assertProcessGone(t, readPID(t, filepath.Join(dir, "child.pid")))
+}
+
+func TestExecTartKilledIsAnError(t *testing.T) {
+	c, _ := newFake(t, Options{Env: []string{"FAKE_EXEC_SIGNAL=1"}})
+	code, err := c.Exec(context.Background(), "vm", []string{"make"}, ExecOptions{})
+	if code != -1 || !errors.Is(err, ErrFailed) {
+		t.Fatalf("Exec = %d, %v; want -1 and ErrFailed", code, err)
+	}
+}
+
+func TestTailBufferKeepsHeadAndTail(t *testing.T) {
+	b := &tailBuffer{max: 20}
+	for _, w := range []string{"first line\n", "middle middle middle\n", "last line\n"} {
+		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	got := b.String()
+	if !strings.HasPrefix(got, "first line") || !strings.HasSuffix(got, "last line\n") || len(got) > 30 {
+		t.Fatalf("tail buffer %q", got)
+	}
 }

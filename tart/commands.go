@@ -207,6 +207,10 @@ func (c *Client) Exec(ctx context.Context, name string, argv []string, o ExecOpt
 			return -1, &Error{Kind: ErrFailed, Args: RedactArgs(args), ExitCode: code, Cause: werr}
 		}
 	}
+	if code < 0 {
+		// tart itself was killed by a signal: no guest exit code to report.
+		return -1, &Error{Kind: ErrFailed, Args: RedactArgs(args), ExitCode: -1, Stderr: meaningfulLast(stderr.String()), Cause: werr}
+	}
 	if cl, ok := execTartFailure(code, stderr.String()); ok {
 		return -1, &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line}
 	}

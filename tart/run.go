@@ -60,7 +60,7 @@ func (h *RunHandle) Alive() bool {
 			return true
 		}
 	}
-	return processAlive(h.PID)
+	return processAlive(h.PID) && !isZombie(h.PID)
 }
 
 // LogTail returns the last n lines of the run log ("" if unreadable).
@@ -185,7 +185,7 @@ func (c *Client) awaitStart(ctx context.Context, h *RunHandle, o RunOptions, arg
 
 	exited := func() error {
 		code := h.ExitCode()
-		cl := classify(code, readFrom(h.LogPath, startOff))
+		cl := classifyLog(code, readFrom(h.LogPath, startOff))
 		kind, line := cl.kind, cl.line
 		if code == 0 {
 			// Exit 0 right away: guest stopped, or tart printed a usage/help
@@ -204,7 +204,7 @@ func (c *Client) awaitStart(ctx context.Context, h *RunHandle, o RunOptions, arg
 		if errors.Is(cause, context.Canceled) {
 			kind = ErrFailed
 		}
-		line := classify(h.ExitCode(), readFrom(h.LogPath, startOff)).line
+		line := classifyLog(h.ExitCode(), readFrom(h.LogPath, startOff)).line
 		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: -1, Stderr: line, Cause: cause}
 	}
 
