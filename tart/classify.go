@@ -115,6 +115,19 @@ func meaningfulLast(s string) string {
 	return lines[len(lines)-1]
 }
 
+// ExecFailure tells tart's own `tart exec` failures from the guest
+// command's exit code: for a finished `tart exec` with exit status code and
+// captured stderr it returns a classified *Error (ErrNotRunning,
+// ErrVMNotFound, ErrAgentUnavailable, ErrUnsupported, ErrUsage), or nil
+// when code is the guest command's. For callers of ExecCommand.
+func ExecFailure(args []string, code int, stderr string) error {
+	cl, ok := execTartFailure(code, stderr)
+	if !ok {
+		return nil
+	}
+	return &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line}
+}
+
 // execTartFailure decides whether a non-zero `tart exec` status came from
 // tart itself rather than from the guest command (whose exit code tart
 // passes through). Only tart's own messages count, so a guest program that

@@ -211,8 +211,8 @@ func (c *Client) Exec(ctx context.Context, name string, argv []string, o ExecOpt
 		// tart itself was killed by a signal: no guest exit code to report.
 		return -1, &Error{Kind: ErrFailed, Args: RedactArgs(args), ExitCode: -1, Stderr: meaningfulLast(stderr.String()), Cause: werr}
 	}
-	if cl, ok := execTartFailure(code, stderr.String()); ok {
-		return -1, &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line}
+	if err := ExecFailure(args, code, stderr.String()); err != nil {
+		return -1, err
 	}
 	return code, nil
 }

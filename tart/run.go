@@ -118,7 +118,8 @@ func readFrom(path string, off int64) string {
 }
 
 // Run starts `tart run name` detached (Setsid), output appended to
-// o.LogPath, o.ExtraFiles inherited. It returns once the VM shows as running
+// o.LogPath (default: a new file in os.TempDir(), removed again if the
+// start fails), o.ExtraFiles inherited. It returns once the VM shows as running
 // and stayed up for o.StartSettle, or with a classified *Error when tart run
 // exits first (VM not found, already running, VM limit, ...). If ctx ends or
 // StartTimeout passes before that, the process is killed and the error is
@@ -162,6 +163,11 @@ func (c *Client) Run(ctx context.Context, name string, o RunOptions) (*RunHandle
 	}()
 
 	if err := c.awaitStart(ctx, h, o, args, startOff); err != nil {
+		if o.LogPath == "" {
+			// Our own temp log of a VM that never ran: the error carries
+			// the line that matters.
+			_ = os.Remove(h.LogPath)
+		}
 		return nil, err
 	}
 	return h, nil

@@ -31,6 +31,8 @@ var (
 func sim(t *testing.T, env ...string) (*Client, string) {
 	t.Helper()
 	bin := testenv.TartSim(t)
+	// Default run logs land in os.TempDir(): keep them inside the test.
+	t.Setenv("TMPDIR", t.TempDir())
 	simPathMu.Lock()
 	simPath = bin
 	simPathMu.Unlock()
@@ -217,6 +219,9 @@ func TestSimUnknownVM(t *testing.T) {
 	_, err = c.Run(ctx, "ghost", RunOptions{NoGraphics: true})
 	if te := assertKind(t, err, ErrVMNotFound); te.ExitCode != 1 || !strings.Contains(te.Stderr, `"ghost" does not exist`) {
 		t.Fatalf("run ghost: %+v", te)
+	}
+	if logs, _ := filepath.Glob(filepath.Join(os.TempDir(), "tart-run-*.log")); len(logs) != 0 {
+		t.Fatalf("failed Run left its temp log behind: %v", logs)
 	}
 	assertKind(t, c.Delete(ctx, "ghost"), ErrVMNotFound)
 	assertKind(t, c.Stop(ctx, "ghost", 0), ErrVMNotFound)
