@@ -176,3 +176,38 @@ func TestAgentSocketWithLongPath(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, 0, code)
 }
+
+func TestExecStaleSocketIsUnreachable(t *testing.T) {
+	cfg := testConfig(t)
+	ln, err := listenUnix(cfg.AgentSocket)
+	must.NoError(t, err)
+	must.NoError(t, ln.Close()) // a crashed VM's leftover socket file: nobody listens
+	_, err = os.Stat(cfg.AgentSocket)
+	must.NoError(t, err)
+	_, err = Exec(execCtx(t), cfg.AgentSocket, []string{"true"}, false, false, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	must.ErrorIs(t, err, ErrAgentUnreachable)
+	must.StrContains(t, err.Error(), "connection refused")
+
+	serve(t, cfg) // a new boot replaces the stale socket
+	code, err := Exec(execCtx(t), cfg.AgentSocket, []string{"true"}, false, false, nil, &bytes.Buffer{}, &bytes.Buffer{})
+	must.NoError(t, err)
+	must.Eq(t, 0, code)
+}
+
+func TestKillAgentDuringBoot(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.SSHDelay = 200 * time.Millisecond
+	g, err := startGuest(cfg)
+	must.NoError(t, err)
+	defer g.shutdown()
+	must.NoError(t, g.fault(FaultKillAgent))
+	eventually(t, "sshd up", 10*time.Second, func() bool {
+		c, err := dialPassword(t, cfg, cfg.Password)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
+	_, err = os.Stat(cfg.AgentSocket)
+	must.True(t, errors.Is(err, os.ErrNotExist))
+}

@@ -26,6 +26,12 @@ func newAgentServer(g *guest, path string) *agentServer {
 }
 
 func (a *agentServer) listen() error {
+	a.mu.Lock()
+	killed := a.conns == nil
+	a.mu.Unlock()
+	if killed {
+		return nil // "kill-agent" came during boot: the agent never starts
+	}
 	// A socket left by a crashed VM would make bind fail (openai/tart#1220
 	// is the real-world version of this trap).
 	if err := os.Remove(a.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
