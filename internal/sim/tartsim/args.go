@@ -9,14 +9,16 @@ import (
 // option describes one named option or flag of a command, the way
 // swift-argument-parser declares it. A flag has no Value name.
 type option struct {
-	Long     string   // "format" for --format
-	Short    byte     // 't' for -t, 0 if none
-	Value    string   // value placeholder ("format"); "" means a boolean flag
-	Enum     []string // allowed values, validated by the parser
-	Inverse  string   // "no-display-refit": a flag that sets Long to false
-	Unsigned bool     // value must parse as an unsigned integer
-	Hidden   bool
-	Help     string
+	Long      string   // "format" for --format
+	Short     byte     // 't' for -t, 0 if none
+	Value     string   // value placeholder ("format"); "" means a boolean flag
+	Enum      []string // allowed values, validated by the parser
+	Inverse   string   // "no-display-refit": a flag that sets Long to false
+	Unsigned  bool     // value must parse as an unsigned integer
+	Hidden    bool
+	Help      string
+	Since     string            // first tart release with this option ("" = always)
+	EnumSince map[string]string // first release accepting an enum value
 }
 
 func (o option) isFlag() bool { return o.Value == "" }
@@ -51,7 +53,8 @@ type command struct {
 	Usage       string // after "tart <name> "
 	Options     []option
 	Args        []positional
-	Passthrough bool // option parsing stops at the first positional (tart exec)
+	Passthrough bool   // option parsing stops at the first positional (tart exec)
+	Since       string // first tart release with this command
 	Run         func(e *env, a *parsed) error
 }
 

@@ -24,17 +24,16 @@ func cmdGet(e *env, p *parsed) error {
 	size := fmt.Sprintf("%.3f", float64(allocated)/1e9)
 	mem := int(c.MemorySize / 1024 / 1024)
 	disk := int(apparent / 1e9)
+	o := fieldsFor(e.version(), getFields, object{
+		{"OS", c.OS}, {"CPU", c.CPUCount}, {"Memory", mem}, {"Disk", disk},
+		{"DiskFormat", c.DiskFormat}, {"Size", size}, {"Display", c.displayString()},
+		{"Running", st == stateRunning}, {"State", st},
+	})
 	if p.str("format", "text") == "json" {
-		fmt.Fprintln(e.stdout, swiftJSON(object{
-			{"OS", c.OS}, {"CPU", c.CPUCount}, {"Memory", mem}, {"Disk", disk},
-			{"DiskFormat", c.DiskFormat}, {"Size", size}, {"Display", c.displayString()},
-			{"Running", st == stateRunning}, {"State", st},
-		}))
+		fmt.Fprintln(e.stdout, swiftJSON(o))
 		return nil
 	}
-	fmt.Fprintln(e.stdout, textTable(
-		[]string{"OS", "CPU", "Memory", "Disk", "DiskFormat", "Size", "Display", "State"},
-		[][]string{{c.OS, fmt.Sprint(c.CPUCount), fmt.Sprint(mem), fmt.Sprint(disk), c.DiskFormat, size, c.displayString(), st}}))
+	fmt.Fprintln(e.stdout, tableOf([]object{o}))
 	return nil
 }
 
@@ -120,28 +119,29 @@ func cmdList(e *env, p *parsed) error {
 		}
 		return nil
 	}
-	if p.str("format", "text") == "json" {
+	now := time.Now()
+	json := p.str("format", "text") == "json"
+	var rows []object
+	for _, x := range ents {
+		accessed := x.accessed.UTC().Format("2006-01-02T15:04:05Z")
+		if !json {
+			accessed = relativeTime(now, x.accessed)
+		}
+		rows = append(rows, fieldsFor(e.version(), listFields, object{
+			{"Source", x.source}, {"Name", x.name}, {"Disk", x.disk}, {"Size", x.size},
+			{"SizeOnDisk", x.size}, {"Accessed", accessed},
+			{"Running", x.state == stateRunning}, {"State", x.state},
+		}))
+	}
+	if json {
 		arr := []any{}
-		for _, x := range ents {
-			arr = append(arr, object{
-				{"Source", x.source}, {"Name", x.name}, {"Disk", x.disk}, {"Size", x.size},
-				{"Accessed", x.accessed.UTC().Format("2006-01-02T15:04:05Z")},
-				{"Running", x.state == stateRunning}, {"State", x.state},
-			})
+		for _, r := range rows {
+			arr = append(arr, r)
 		}
 		fmt.Fprintln(e.stdout, swiftJSON(arr))
 		return nil
 	}
-	if len(ents) == 0 {
-		fmt.Fprintln(e.stdout)
-		return nil
-	}
-	rows := make([][]string, len(ents))
-	now := time.Now()
-	for i, x := range ents {
-		rows[i] = []string{x.source, x.name, fmt.Sprint(x.disk), fmt.Sprint(x.size), relativeTime(now, x.accessed), x.state}
-	}
-	fmt.Fprintln(e.stdout, textTable([]string{"Source", "Name", "Disk", "Size", "Accessed", "State"}, rows))
+	fmt.Fprintln(e.stdout, tableOf(rows))
 	return nil
 }
 

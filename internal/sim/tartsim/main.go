@@ -65,6 +65,9 @@ func (e *env) main(args []string) (code int) {
 		return exitOK
 	}
 	cmd := lookupCommand(args[0])
+	if cmd != nil {
+		cmd = cmd.forVersion(e.version())
+	}
 	if cmd == nil {
 		return e.report(rootUsageErr(fmt.Sprintf("Unexpected argument '%s'", args[0])))
 	}

@@ -9,18 +9,18 @@ import (
 
 // runOptions are the flags of `tart run` (tart-cli.md §8.2).
 var runOptions = []option{
-	{Long: "no-graphics"}, {Long: "graphics", Hidden: true},
-	{Long: "serial"}, {Long: "serial-path", Value: "serial-path"},
-	{Long: "no-audio"}, {Long: "no-clipboard"}, {Long: "recovery"},
-	{Long: "vnc"}, {Long: "vnc-experimental"},
-	{Long: "disk", Value: "disk"}, {Long: "rosetta", Value: "tag"}, {Long: "dir", Value: "dir"},
-	{Long: "nested"}, {Long: "net-bridged", Value: "interface name"},
-	{Long: "net-softnet"}, {Long: "net-softnet-allow", Value: "comma-separated CIDRs"},
-	{Long: "net-softnet-block", Value: "comma-separated CIDRs"},
-	{Long: "net-softnet-expose", Value: "comma-separated port specifications"},
-	{Long: "net-host"}, {Long: "root-disk-opts", Value: "options"},
-	{Long: "suspendable"}, {Long: "capture-system-keys"},
-	{Long: "no-trackpad"}, {Long: "no-pointer"}, {Long: "no-keyboard"},
+	{Long: "no-graphics"}, {Long: "graphics", Since: "0.29.0", Hidden: true},
+	{Long: "serial", Since: "1.1.0"}, {Long: "serial-path", Since: "1.1.0", Value: "serial-path"},
+	{Long: "no-audio", Since: "2.6.0"}, {Long: "no-clipboard", Since: "2.10.0"}, {Long: "recovery", Since: "0.5.0"},
+	{Long: "vnc", Since: "0.6.0"}, {Long: "vnc-experimental", Since: "0.15.0"},
+	{Long: "disk", Since: "0.16.0", Value: "disk"}, {Long: "rosetta", Since: "0.35.0", Value: "tag"}, {Long: "dir", Since: "0.24.0", Value: "dir"},
+	{Long: "nested", Since: "2.20.0"}, {Long: "net-bridged", Since: "0.28.0", Value: "interface name"},
+	{Long: "net-softnet", Since: "0.31.0"}, {Long: "net-softnet-allow", Since: "2.7.1", Value: "comma-separated CIDRs"},
+	{Long: "net-softnet-block", Since: "2.30.0", Value: "comma-separated CIDRs"},
+	{Long: "net-softnet-expose", Since: "2.23.0", Value: "comma-separated port specifications"},
+	{Long: "net-host", Since: "2.7.0"}, {Long: "root-disk-opts", Since: "2.16.0", Value: "options"},
+	{Long: "suspendable", Since: "1.8.0"}, {Long: "capture-system-keys", Since: "2.3.0"},
+	{Long: "no-trackpad", Since: "2.25.0"}, {Long: "no-pointer", Since: "2.29.0"}, {Long: "no-keyboard", Since: "2.29.0"},
 }
 
 // Recorded in vms/<name>/sim-run.json so tests can check what tart received.
