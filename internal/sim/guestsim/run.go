@@ -92,7 +92,9 @@ func startProcess(procs *procTable, spec commandSpec, tty *ptySpec, s ioStreams,
 
 // wait waits for the command and its output, then returns how it ended.
 func (p *process) wait() syscall.WaitStatus {
-	err := p.cmd.Wait()
+	// Wait's error only repeats the exit status or reports undrained
+	// output (WaitDelay); how the process ended is in ProcessState.
+	_ = p.cmd.Wait()
 	if p.ptmx != nil {
 		select {
 		case <-p.ptyOut:
@@ -115,10 +117,7 @@ func (p *process) wait() syscall.WaitStatus {
 		p.procs.forget(p.pgid)
 	}
 	if p.cmd.ProcessState == nil {
-		// Wait failed before the process was reaped: should not happen
-		// after a successful Start; report a generic failure.
-		_ = err
-		return syscall.WaitStatus(1 << 8)
+		return syscall.WaitStatus(1 << 8) // not reaped: cannot happen after a successful Start
 	}
 	return p.cmd.ProcessState.Sys().(syscall.WaitStatus)
 }
