@@ -50,8 +50,11 @@ func (st *Stage) Prepare(ctx context.Context) error {
 		log.Warnf("%s", w)
 	}
 	st.Sweep(ctx, false)
-	if err := st.deleteVM(ctx, st.VM); err != nil {
-		return fmt.Errorf("removing the leftover VM %s of an earlier attempt: %w", st.VM, err)
+	if _, err := st.Tart.Get(ctx, st.VM); err == nil {
+		if err := st.deleteVM(ctx, st.VM); err != nil {
+			return fmt.Errorf("removing the leftover VM %s of an earlier attempt: %w", st.VM, err)
+		}
+		log.Printf("Replaced the leftover VM %s of an earlier attempt", st.VM)
 	}
 	_ = removeJobState(s.StateDir, st.VM)
 
@@ -116,6 +119,7 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	}
 	defer func() { _ = slot.Release() }() // our copy: tart run keeps its own
 	opts.ExtraFiles = []*os.File{slot.File()}
+	log.Printf("Starting VM %s", st.VM)
 	t = time.Now()
 	h, err := st.Tart.Run(ctx, st.VM, opts)
 	if err != nil {

@@ -85,7 +85,19 @@ func (h *simHost) settings(extra ...string) string {
 		`slot_timeout = "60s"`,
 		`cancel_grace = "5s"`,
 	}
-	lines = append(lines, extra...)
+	// Extra lines replace defaults with the same key.
+	for _, e := range extra {
+		key, _, _ := strings.Cut(e, "=")
+		replaced := false
+		for i, l := range lines {
+			if k, _, _ := strings.Cut(l, "="); strings.TrimSpace(k) == strings.TrimSpace(key) {
+				lines[i], replaced = e, true
+			}
+		}
+		if !replaced {
+			lines = append(lines, e)
+		}
+	}
 	f, err := os.CreateTemp(h.t.TempDir(), "settings-*.toml")
 	if err != nil {
 		h.t.Fatal(err)

@@ -1,0 +1,85 @@
+package gitlab_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// Each wait of prepare is bounded and says which step timed out.
+func TestScenarioBootTimeoutsNameTheStep(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		knobs []string
+		step  string
+	}{
+		{"no IP", []string{"TART_SIM_NO_IP=1"}, `step "IP address": no IP after 1.0s (ip_timeout)`},
+		{"no SSH", []string{"TART_SIM_SSH_REFUSE=1", "TART_SIM_NO_AGENT=1"}, `step "SSH": not reachable after 1.0s (ready_timeout)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := newSimHost(t, tc.knobs...)
+			r := h.runner(h.settings(`ip_timeout = "1s"`, `ready_timeout = "1s"`))
+			r.PrepareAttempts = 1
+			start := time.Now()
+			res := h.run(r, newJob("echo unreachable"))
+			if res.FailureReason != "runner_system_failure" {
+				t.Fatalf("got %s/%s; log:\n%s", res.Status, res.FailureReason, res.Log)
+			}
+			mustContain(t, res.Log, "the VM did not become ready in time", tc.step)
+			if took := time.Since(start); took > 15*time.Second {
+				t.Errorf("took %s", took)
+			}
+		})
+	}
+}
+
+// A leftover VM of the same job (a prepare retry after a crash) is replaced.
+func TestScenarioPrepareReplacesLeftoverVM(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	job := newJob("echo fresh VM")
+	if out, err := h.tart("clone", macImage, vmOf(job)); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	res := h.run(h.runner(h.settings()), job)
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "Replaced the leftover VM "+vmOf(job), "fresh VM")
+}
+
+// keep_failed_vm keeps the VM of a failed job (stopped), never after a
+// cancel, and the sweeper deletes it once keep_failed_for has passed.
+func TestScenarioKeepFailedVM(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	r := h.runner(h.settings(`keep_failed_vm = true`, `keep_failed_for = "0s"`, `orphan_age = "1h"`))
+
+	failed := newJob("exit 4")
+	res := h.run(r, failed)
+	if res.ExitCode != 4 {
+		t.Fatalf("exit %d; log:\n%s", res.ExitCode, res.Log)
+	}
+	mustContain(t, res.RunnerLog, "Kept VM "+vmOf(failed))
+	vms := h.vms()
+	if len(vms) != 1 || vms[0].Name != vmOf(failed) || vms[0].State != "stopped" {
+		t.Fatalf("after a failed job: %+v", vms)
+	}
+
+	canceled := newJob("echo cancel-now-$((3+4))", "sleep 30")
+	canceled.CancelWhenLog = "cancel-now-7"
+	res = h.run(r, canceled)
+	if res.Status != "canceled" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	// The canceled job's VM is gone; its prepare swept the expired kept VM.
+	mustContain(t, res.Log, "Deleted orphaned VM "+vmOf(failed), "kept for debugging until")
+	if vms := h.vms(); len(vms) != 0 {
+		t.Errorf("VMs left: %+v", vms)
+	}
+	if strings.Contains(res.RunnerLog, "Kept VM") {
+		t.Errorf("a canceled job's VM was kept")
+	}
+}
