@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -76,6 +77,7 @@ func (e *testEnv) newHarness(pc PluginConfig) (*testutils.DriverHarness, *Driver
 	must.NoError(e.t, base.MsgPackEncode(&raw, &pc))
 	must.NoError(e.t, h.SetConfig(&base.Config{PluginConfig: raw, AgentConfig: &base.AgentConfig{Driver: &base.ClientDriverConfig{}}}))
 	e.t.Cleanup(d.Shutdown)
+	e.t.Cleanup(func() { runAllocCleanups(h) })
 	return h, d
 }
 
@@ -95,11 +97,29 @@ func newTask(t *testing.T, name string, tc TaskConfig) *drivers.TaskConfig {
 	return task
 }
 
-// mkAllocDir builds the task's alloc dir with logmon; the cleanup is
-// registered before start's DestroyTask, so it runs after it.
+// mkAllocDir builds the task's alloc dir with logmon. Its cleanup also
+// closes the harness connection, so all of them run when the test ends,
+// after every DestroyTask cleanup registered by start.
 func mkAllocDir(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) {
 	t.Helper()
-	t.Cleanup(h.MkAllocDir(task, true))
+	allocCleanupsMu.Lock()
+	defer allocCleanupsMu.Unlock()
+	allocCleanups[h] = append(allocCleanups[h], h.MkAllocDir(task, true))
+}
+
+var (
+	allocCleanupsMu sync.Mutex
+	allocCleanups   = map[*testutils.DriverHarness][]func(){}
+)
+
+func runAllocCleanups(h *testutils.DriverHarness) {
+	allocCleanupsMu.Lock()
+	fns := allocCleanups[h]
+	delete(allocCleanups, h)
+	allocCleanupsMu.Unlock()
+	for _, f := range fns {
+		f()
+	}
 }
 
 // start runs StartTask and registers DestroyTask as cleanup.

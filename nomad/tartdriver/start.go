@@ -209,7 +209,7 @@ func explainTartError(what string, err error) error {
 	switch {
 	case errors.Is(err, tart.ErrAuth):
 		return fmt.Errorf("%s: registry refused the credentials; set auth { username password } in the task or plugin config: %w", what, err)
-	case errors.Is(err, tart.ErrVMNotFound):
+	case errors.Is(err, tart.ErrVMNotFound), strings.Contains(err.Error(), "code: 404"):
 		return fmt.Errorf("%s: no such image or VM; check the image name (remote images look like ghcr.io/org/name:tag): %w", what, err)
 	case errors.Is(err, tart.ErrDiskFull):
 		return structs.NewRecoverableError(fmt.Errorf("%s: not enough free disk in TART_HOME; prune with `tart prune` or free space: %w", what, err), true)

@@ -1,0 +1,97 @@
+package tartdriver
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/shoenig/test/must"
+)
+
+// TestRecover_NewPluginInstanceReattaches kills the harness (the plugin
+// connection and the driver's own context) mid-task, then recovers the task
+// in a new plugin instance: the VM and the command keep running, nothing is
+// restarted, and the log has every line exactly once.
+func TestRecover_NewPluginInstanceReattaches(t *testing.T) {
+	e := newTestEnv(t)
+	h1, d1 := e.newHarness(e.pluginConfig())
+	const lines = 40
+	task := newTask(t, "survivor", TaskConfig{Image: linuxImage, Command: fmt.Sprintf(
+		`i=0; while [ $i -lt %d ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done; exit 5`, lines)})
+	mkAllocDir(t, h1, task)
+	handle, _, err := h1.StartTask(task)
+	must.NoError(t, err)
+	logEventually(t, task, "stdout", "line 3\n")
+	st1, err := h1.InspectTask(task.ID)
+	must.NoError(t, err)
+
+	// The plugin process "crashes": its connection and background work end.
+	h1.Kill()
+	d1.Shutdown()
+
+	h2, _ := e.newHarness(e.pluginConfig())
+	t.Cleanup(func() { _ = h2.DestroyTask(task.ID, true) })
+	must.NoError(t, h2.RecoverTask(handle))
+	must.NoError(t, h2.RecoverTask(handle)) // a second call is a no-op
+	st2, err := h2.InspectTask(task.ID)
+	must.NoError(t, err)
+	must.Eq(t, drivers.TaskStateRunning, st2.State)
+	must.Eq(t, st1.DriverAttributes["vm"], st2.DriverAttributes["vm"])
+
+	res := waitExit(t, h2, task.ID, 30*time.Second)
+	must.Eq(t, 5, res.ExitCode)
+	eventually(t, 10*time.Second, "all lines", func() bool {
+		return strings.Contains(readLog(t, task, "stdout"), fmt.Sprintf("line %d\n", lines-1))
+	})
+	out := readLog(t, task, "stdout")
+	for i := 0; i < lines; i++ {
+		must.Eq(t, 1, strings.Count(out, fmt.Sprintf("line %d\n", i)), must.Sprintf("line %d in:\n%s", i, out))
+	}
+	// The VM is the same one: never re-cloned or restarted.
+	var state TaskState
+	must.NoError(t, handle.GetDriverState(&state))
+	must.True(t, e.vmExists(state.VMName))
+	must.NoError(t, h2.DestroyTask(task.ID, true))
+	must.False(t, e.vmExists(state.VMName))
+}
+
+// TestRecover_VMTaskAfterVMDiedReportsExit: recovery of a task whose VM
+// ended while no plugin was watching reports the end instead of failing.
+func TestRecover_VMTaskWhoseVMIsGone(t *testing.T) {
+	e := newTestEnv(t)
+	h1, d1 := e.newHarness(e.pluginConfig())
+	task := newTask(t, "gone", TaskConfig{Image: linuxImage})
+	mkAllocDir(t, h1, task)
+	handle, _, err := h1.StartTask(task)
+	must.NoError(t, err)
+	h1.Kill()
+	d1.Shutdown()
+	var state TaskState
+	must.NoError(t, handle.GetDriverState(&state))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	must.NoError(t, e.client.Stop(ctx, state.VMName, 5*time.Second))
+
+	h2, _ := e.newHarness(e.pluginConfig())
+	t.Cleanup(func() { _ = h2.DestroyTask(task.ID, true) })
+	must.NoError(t, h2.RecoverTask(handle))
+	res := waitExit(t, h2, task.ID, 10*time.Second)
+	must.Eq(t, 0, res.ExitCode)
+	must.NoError(t, h2.DestroyTask(task.ID, true))
+	must.False(t, e.vmExists(state.VMName))
+}
+
+func TestRecover_RejectsForeignHandles(t *testing.T) {
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	task := newTask(t, "x", TaskConfig{Image: linuxImage})
+	bad := drivers.NewTaskHandle(99)
+	bad.Config = task
+	must.ErrorContains(t, h.RecoverTask(bad), "version")
+	empty := drivers.NewTaskHandle(taskHandleVersion)
+	empty.Config = task
+	must.ErrorContains(t, h.RecoverTask(empty), "driver state")
+}
