@@ -387,7 +387,11 @@ func (vm *simVM) loop() error {
 				return vm.die()
 			case guestsim.FaultDropSSH, guestsim.FaultKillAgent:
 				if vm.guest == nil {
-					req.reply <- errors.New("the guest has not booted yet")
+					// Not booted yet: no connection to drop; a killed agent never starts.
+					if req.kind == guestsim.FaultKillAgent {
+						vm.agent = false
+					}
+					req.reply <- nil
 					continue
 				}
 				req.reply <- vm.guest.Fault(req.kind)

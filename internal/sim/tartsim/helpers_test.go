@@ -60,13 +60,13 @@ func simProcesses() []string {
 
 // sim runs tart-sim commands against a private TART_HOME.
 type sim struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	home string
 	env  []string
 }
 
-func newSim(t *testing.T, extraEnv ...string) *sim {
+func newSim(t testing.TB, extraEnv ...string) *sim {
 	t.Helper()
 	bin := testenv.TartSim(t)
 	simBinary = bin
@@ -206,7 +206,7 @@ func (s *sim) start(env []string, args ...string) *vmRun {
 }
 
 // wait waits (bounded) for the run to exit and returns its exit code (-1 if killed).
-func (r *vmRun) wait(t *testing.T, d time.Duration) int {
+func (r *vmRun) wait(t testing.TB, d time.Duration) int {
 	t.Helper()
 	select {
 	case <-r.done:
@@ -218,7 +218,7 @@ func (r *vmRun) wait(t *testing.T, d time.Duration) int {
 }
 
 // eventually polls cond every 20ms until it holds or the deadline passes.
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
