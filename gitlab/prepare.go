@@ -92,8 +92,8 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	if err != nil {
 		return pullError(image, err)
 	}
-	if err := st.Tart.Set(ctx, st.VM, st.setOptions()); err != nil {
-		return fmt.Errorf("configuring VM %s: %w", st.VM, err)
+	if err := st.configureVM(ctx); err != nil {
+		return err
 	}
 	info, err := st.Tart.Get(ctx, st.VM)
 	if err != nil {
@@ -282,6 +282,29 @@ func (st *Stage) setOptions() tart.SetOptions {
 	o.CPU = resource(s.CPU, hostCPUs(), s.Concurrency)
 	o.MemoryMB = resource(s.Memory, hostMemoryMB(), s.Concurrency)
 	return o
+}
+
+// configureVM applies setOptions. When an `auto` share of the host is
+// below what the image needs (a small host, many concurrent jobs), the
+// image's own value is kept instead of failing the job.
+func (st *Stage) configureVM(ctx context.Context) error {
+	s := st.Settings
+	o := st.setOptions()
+	err := st.Tart.Set(ctx, st.VM, o)
+	if err != nil && strings.Contains(err.Error(), "LessThanMinimalResources") && (s.CPU == "auto" || s.Memory == "auto") {
+		st.Log.Warnf("cpu/memory auto (%d CPU, %d MiB) is below the image's minimum on this host: keeping the image's values", o.CPU, o.MemoryMB)
+		if s.CPU == "auto" {
+			o.CPU = 0
+		}
+		if s.Memory == "auto" {
+			o.MemoryMB = 0
+		}
+		err = st.Tart.Set(ctx, st.VM, o)
+	}
+	if err != nil {
+		return fmt.Errorf("configuring VM %s: %w", st.VM, err)
+	}
+	return nil
 }
 
 // resource resolves a cpu/memory setting: "" = image default (0), auto =
