@@ -532,3 +532,74 @@ func TestSimRunSurvivesCallerProcessGroupSignal(t *testing.T) {
 		t.Fatal("Alive() true for a dead process")
 	}
 }
+
+// The argv RunArgs builds for a full set of options is accepted by the
+// simulator (which parses run flags like tart) and the VM runs.
+func TestSimRunWithManyOptions(t *testing.T) {
+	c, _ := sim(t)
+	mustClone(t, c, ubuntuImage, "opts")
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "data.img")
+	if err := os.WriteFile(disk, make([]byte, 1<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	variants := map[string]RunOptions{
+		"shares and disks": {
+			Dirs:     []Share{{Name: "src", Path: dir, ReadOnly: true}, {Name: "cache", Path: dir, Tag: "cachetag"}},
+			Disks:    []Disk{{Path: disk, ReadOnly: true, Sync: SyncNone, Caching: CachingCached}},
+			RootDisk: DiskOptions{Sync: SyncNone, Caching: CachingCached},
+			Nested:   true, Serial: true, NoAudio: true, NoClipboard: true,
+		},
+		"softnet": {Net: Network{SoftnetAllow: []string{"10.0.0.0/8"}, SoftnetBlock: []string{"192.168.0.0/16"}, SoftnetExpose: []string{"2222:22"}}},
+	}
+	for name, o := range variants {
+		t.Run(name, func(t *testing.T) {
+			h := mustRun(t, c, "opts", o)
+			if err := c.Stop(ctxT(t, 30*time.Second), "opts", 5*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			<-h.Done()
+		})
+	}
+}
+
+func TestSimPullFailure(t *testing.T) {
+	c, _ := sim(t, "TART_SIM_PULL_FAIL=1")
+	var lines []string
+	err := c.Pull(ctxT(t, time.Minute), ubuntuImage, PullOptions{Progress: func(l string) { lines = append(lines, l) }})
+	te := assertKind(t, err, ErrFailed)
+	if te.ExitCode != 1 || !strings.Contains(te.Stderr, "network connection was lost") {
+		t.Fatalf("%+v", te)
+	}
+	retries := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "Error pulling image:") {
+			retries++
+		}
+	}
+	if retries == 0 {
+		t.Fatalf("retry lines not delivered: %q", lines)
+	}
+}
+
+func TestSimPrivateCloneCredentials(t *testing.T) {
+	catalog := "TART_SIM_CATALOG=" + writeCatalog(t)
+	c, _ := sim(t, catalog)
+	const img = "registry.example.com/team/private:1"
+	assertKind(t, c.Clone(ctxT(t, time.Minute), img, "priv", CloneOptions{}), ErrAuth)
+	if err := c.Clone(ctxT(t, time.Minute), img, "priv", CloneOptions{Credentials: &Credentials{Username: "robot", Password: "s3cret-pw"}}); err != nil {
+		t.Fatalf("clone with credentials: %v", err)
+	}
+	if s := stateOf(t, c, "priv"); s != StateStopped {
+		t.Fatalf("cloned VM state %s", s)
+	}
+}
+
+func TestSimSnapshotVersionIsNewest(t *testing.T) {
+	c, _ := sim(t, "TART_SIM_VERSION=SNAPSHOT")
+	for _, f := range []Feature{FeatureExec, FeatureSoftnetBlock, FeatureResolverAgent} {
+		if err := c.Supports(ctxT(t, 10*time.Second), f); err != nil {
+			t.Fatalf("%s on SNAPSHOT: %v", f, err)
+		}
+	}
+}
