@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -167,4 +168,21 @@ func TestServeSharesAsSymlinks(t *testing.T) {
 	r := run(t, c, `cat "$HOME/Shared Files/src/f"`, "")
 	must.NoError(t, r.err)
 	must.Eq(t, "x", r.stdout)
+}
+
+func TestSpawnLeavesNoGoroutines(t *testing.T) {
+	requireRoot(t)
+	before := runtime.NumGoroutine()
+	cfg := testConfig(t)
+	g, err := Spawn(cfg)
+	must.NoError(t, err)
+	c, err := dialPassword(t, cfg, cfg.Password)
+	must.NoError(t, err)
+	must.NoError(t, run(t, c, "true", "").err)
+	must.NoError(t, g.Fault(FaultDropSSH))
+	_ = c.Close()
+	must.NoError(t, g.Stop())
+	must.NoError(t, g.Stop()) // idempotent
+	must.NoError(t, g.Wait())
+	eventually(t, "goroutines back to baseline", 10*time.Second, func() bool { return runtime.NumGoroutine() <= before })
 }
