@@ -140,7 +140,7 @@ func cmdRun(e *env, p *parsed) error {
 		gl.unlock()
 		return runtimeFailf("tart-sim: %v", err)
 	}
-	defer res.lock.unlock()
+	defer res.release()
 
 	vm := &simVM{
 		e: e, d: d, cfg: cfg, rc: rc, meta: meta, log: log, ip: res.ip,
@@ -228,8 +228,13 @@ type ctlRequest struct {
 	reply chan error
 }
 
-// simSocketPath is short and outside TART_HOME: unix socket paths are limited to ~104 bytes.
+// simSocketPath is where `tart run` serves `tart sim fault`: in the VM
+// directory, or under /tmp when that path is too long for a unix socket
+// (sun_path holds about 104 bytes).
 func simSocketPath(vmPath string) string {
+	if p := filepath.Join(vmPath, "sim.sock"); len(p) < 100 {
+		return p
+	}
 	h := uint32(2166136261)
 	for _, c := range []byte(vmPath) {
 		h = (h ^ uint32(c)) * 16777619

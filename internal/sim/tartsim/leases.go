@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // The simulated DHCP server keeps $TART_HOME/sim/dhcpd_leases in macOS
@@ -136,6 +138,7 @@ func (h *home) leaseFor(mac string) (lease, bool, error) {
 // TART_HOMEs run side by side and every guest listens on <ip>:22.
 type ipReservation struct {
 	ip   string
+	path string
 	lock *fileLock
 }
 
@@ -153,14 +156,29 @@ func tryReserve(ip string) *ipReservation {
 	}
 	_ = os.Chmod(dir, 0o1777)
 	p := filepath.Join(dir, ip+".lock")
-	if f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o666); err == nil {
-		f.Close()
-	}
-	lk, err := flockPath(p, false)
-	if err != nil || lk == nil {
+	f, err := os.OpenFile(p, os.O_CREATE|os.O_RDONLY, 0o666)
+	if err != nil {
 		return nil
 	}
-	return &ipReservation{ip: ip, lock: lk}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		return nil
+	}
+	// The previous holder may have unlinked the file between our open and
+	// our lock: then we hold a lock nobody else can see. Check it is still
+	// the file at p.
+	var held, current unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &held) != nil || unix.Stat(p, &current) != nil || held.Ino != current.Ino || held.Dev != current.Dev {
+		f.Close()
+		return nil
+	}
+	return &ipReservation{ip: ip, path: p, lock: &fileLock{f: f}}
+}
+
+// release removes the lock file (so /tmp does not fill up) and then unlocks.
+func (r *ipReservation) release() {
+	_ = os.Remove(r.path)
+	r.lock.unlock()
 }
 
 // reserveIP picks the VM's address: its previous lease if that address is
