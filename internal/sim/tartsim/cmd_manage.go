@@ -23,7 +23,7 @@ func uuid() string {
 // cmdClone: tart clone <source> <new-name> (§5.2).
 func cmdClone(e *env, p *parsed) error {
 	src, dstName := p.args[0], p.args[1]
-	if strings.Contains(dstName, "/") {
+	if !e.home.vm(dstName).safe() {
 		return p.cmd.usageErr("<new-name> should be a local name")
 	}
 	if p.has("concurrency") && p.uint("concurrency", 4) < 1 {
@@ -200,6 +200,9 @@ func cmdCreate(e *env, p *parsed) error {
 	if p.str("disk-format", "raw") == "asif" {
 		return p.cmd.usageErr("Disk format 'asif' is not supported on this system.")
 	}
+	if !e.home.vm(p.args[0]).safe() {
+		return failf("tart-sim: %q is not a usable VM name: use a plain name without \"/\"", p.args[0])
+	}
 	img := image{Name: "", OS: "darwin"}
 	if linux {
 		img.OS = "linux"
@@ -327,7 +330,7 @@ func byteCount(n int64) string {
 // cmdRename: tart rename <name> <new-name> (§5.13); every failure is exit 64 with the root usage.
 func cmdRename(e *env, p *parsed) error {
 	name, newName := p.args[0], p.args[1]
-	if strings.Contains(newName, "/") {
+	if !e.home.vm(newName).safe() {
 		return rootUsageErr("<new-name> should be a local name")
 	}
 	if !e.home.vm(name).initialized() {

@@ -39,7 +39,7 @@ func (h *home) simDir() string     { return filepath.Join(h.root, "sim") }
 func (h *home) leasesPath() string { return filepath.Join(h.simDir(), "dhcpd_leases") }
 
 func (h *home) vm(name string) *vmDir {
-	return &vmDir{name: name, path: filepath.Join(h.vmsDir(), name)}
+	return &vmDir{name: name, path: filepath.Join(h.vmsDir(), name), local: true}
 }
 
 // fileLock is a held flock(2).

@@ -90,3 +90,35 @@ func TestBootLogAndCleanExit(t *testing.T) {
 		t.Errorf("IP reservation left: %v", err)
 	}
 }
+
+// Names that would escape vms/ never touch the file system.
+func TestPathTraversalNames(t *testing.T) {
+	s := newSim(t)
+	s.must("pull", linuxImage)
+	for _, name := range []string{"..", "../cache", "a/../../cache"} {
+		if r := s.tart("delete", name); r.code != 2 {
+			t.Errorf("delete %q: %v", name, r)
+		}
+		if r := s.tart("get", name); r.code != 2 {
+			t.Errorf("get %q: %v", name, r)
+		}
+	}
+	for _, dst := range []string{"..", ".", "x/y"} {
+		if r := s.tart("clone", linuxImage, dst); r.code != 64 {
+			t.Errorf("clone to %q: %v", dst, r)
+		}
+	}
+	s.must("clone", linuxImage, "ok")
+	if r := s.tart("rename", "ok", ".."); r.code != 64 {
+		t.Errorf("rename to ..: %v", r)
+	}
+	if r := s.tart("create", "../evil", "--linux"); r.code != 1 {
+		t.Errorf("create ../evil: %v", r)
+	}
+	if out := s.must("list", "--source", "oci", "-q"); !strings.Contains(out, linuxImage) {
+		t.Fatalf("cache damaged: %q", out)
+	}
+	if _, err := os.Stat(filepath.Join(s.home, "evil")); !os.IsNotExist(err) {
+		t.Fatal("create escaped vms/")
+	}
+}

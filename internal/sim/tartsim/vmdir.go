@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -13,8 +14,9 @@ import (
 
 // vmDir is one VM directory: vms/<name> or an OCI cache digest directory.
 type vmDir struct {
-	name string
-	path string
+	name  string
+	path  string
+	local bool // vms/<name>: the name must be a plain file name
 }
 
 const (
@@ -34,13 +36,25 @@ func (d *vmDir) imagePath() string { return filepath.Join(d.path, "sim-image.jso
 func (d *vmDir) runPath() string   { return filepath.Join(d.path, "sim-run.json") }
 func (d *vmDir) guestHome() string { return filepath.Join(d.path, "guest-home") }
 
+// safe reports whether a local VM name stays inside vms/ ("../x" must
+// never reach the file system: delete would remove whatever it names).
+func (d *vmDir) safe() bool {
+	return !d.local || d.name != "" && d.name != "." && d.name != ".." && !strings.ContainsAny(d.name, "/\x00")
+}
+
 func (d *vmDir) exists() bool {
+	if !d.safe() {
+		return false
+	}
 	st, err := os.Stat(d.path)
 	return err == nil && st.IsDir()
 }
 
 // initialized: a directory counts as a VM only if all three files exist.
 func (d *vmDir) initialized() bool {
+	if !d.safe() {
+		return false
+	}
 	for _, p := range []string{d.configPath(), d.diskPath(), d.nvramPath()} {
 		if _, err := os.Stat(p); err != nil {
 			return false
