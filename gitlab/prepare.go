@@ -336,6 +336,9 @@ func (st *Stage) runOptions(mounts []Mount, logPath string) (tart.RunOptions, er
 		NoAudio:    true,
 		// Boot can wait behind tart's global lock (clones of other jobs).
 		StartTimeout: s.IPTimeout,
+		// No settle wait: waitReady watches tart run from here on and
+		// reports an early exit (VM limit included) with its log.
+		StartSettle: -1,
 	}
 	var err error
 	if o.Disks, err = parseDisks(s.Disks); err != nil {

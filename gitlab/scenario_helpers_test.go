@@ -25,7 +25,7 @@ const (
 // simHost is one simulated Mac: a TART_HOME, a slots dir and a state dir
 // shared by every runner of the test.
 type simHost struct {
-	t        *testing.T
+	t        testing.TB
 	tartSim  string
 	executor string
 	home     string
@@ -40,7 +40,12 @@ var jobIDs atomic.Int64
 func init() { jobIDs.Store(time.Now().UnixNano() % 1_000_000 * 1000) }
 
 // newSimHost prepares a simulated host with zero boot delays.
-func newSimHost(t *testing.T, knobs ...string) *simHost {
+func newSimHost(t *testing.T, knobs ...string) *simHost { return newSimHostTB(t, knobs...) }
+
+// newSimHostB is newSimHost for benchmarks.
+func newSimHostB(b *testing.B, knobs ...string) *simHost { return newSimHostTB(b, knobs...) }
+
+func newSimHostTB(t testing.TB, knobs ...string) *simHost {
 	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("tart-sim VMs listen on 127.x.y.z:22: run as root")

@@ -44,6 +44,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "settings" {
+		fmt.Fprint(stdout, SettingsMarkdown())
+		return 0
+	}
 	if args[0] == "version" || args[0] == "--version" {
 		fmt.Fprintln(stdout, DriverName, Version)
 		return 0
@@ -117,7 +121,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return ExitCode(job, err)
 }
 
-const usage = `usage: gitlab-tart-executor <config|prepare|run|cleanup|version> [--config FILE] [--<setting> VALUE ...] [run: <script> <stage>]
+const usage = `usage: gitlab-tart-executor <config|prepare|run|cleanup|version|settings> [--config FILE] [--<setting> VALUE ...] [run: <script> <stage>]
 Settings and their defaults: docs/gitlab.md.`
 
 // logOverrides reports in the job log what each job variable did.
