@@ -93,7 +93,7 @@ func TestScenarioCancelMidScript(t *testing.T) {
 func TestScenarioVMDiesDuringBoot(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ dieAfter, step string }{
-		{"300ms", "while starting"},                    // dies before tart run is established
+		{"100ms", "the VM stopped"},                    // dies while tart run starts
 		{"1500ms", "while waiting for its IP address"}, // dies while prepare waits for the IP
 	} {
 		t.Run(tc.dieAfter, func(t *testing.T) {
