@@ -6,12 +6,10 @@ import (
 )
 
 // rule maps tart's messages to an error class. Rules are tried in order;
-// the first whose pattern matches a meaningful line wins. exit (when
-// non-zero) restricts the rule to that exit code.
+// the first whose pattern matches a meaningful line wins.
 type rule struct {
 	kind error
 	re   *regexp.Regexp
-	exit int
 }
 
 func r(kind error, pattern string) rule {
@@ -61,9 +59,6 @@ type class struct {
 func classify(exitCode int, stderr string) class {
 	lines := meaningfulLines(stderr)
 	for _, ru := range classifyRules {
-		if ru.exit != 0 && ru.exit != exitCode {
-			continue
-		}
 		for _, l := range lines {
 			if ru.re.MatchString(l) {
 				return class{ru.kind, l}

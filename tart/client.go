@@ -1,12 +1,10 @@
 package tart
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -122,7 +120,6 @@ type call struct {
 	args     []string
 	creds    *Credentials
 	progress func(string) // stdout lines as they arrive
-	stdin    io.Reader
 }
 
 // result of a finished call.
@@ -146,51 +143,64 @@ func (c *Client) command(ctx context.Context, args []string, creds *Credentials)
 // run executes a call and returns its output, or a classified *Error.
 func (c *Client) run(ctx context.Context, cl call) (result, error) {
 	cmd := c.command(ctx, cl.args, cl.creds)
-	cmd.Stdin = cl.stdin
 	var stdout bytes.Buffer
 	stderr := &tailBuffer{max: 64 << 10}
 	cmd.Stderr = stderr
-	var pipeDone chan struct{}
+	var lines *lineWriter
 	if cl.progress != nil {
-		pr, pw := io.Pipe()
-		cmd.Stdout = pw
-		pipeDone = make(chan struct{})
-		go func() {
-			defer close(pipeDone)
-			sc := bufio.NewScanner(pr)
-			sc.Buffer(make([]byte, 64<<10), 1<<20)
-			for sc.Scan() {
-				line := sc.Text()
-				stdout.WriteString(line + "\n")
-				cl.progress(line)
-			}
-			_, _ = io.Copy(io.Discard, pr) // drain after an over-long line
-		}()
-		err := c.wait(ctx, cmd, cl.args, stderr, func() { _ = pw.Close(); <-pipeDone })
-		return result{stdout: stdout.Bytes(), stderr: stderr.String(), exitCode: exitCode(cmd)}, err
+		lines = &lineWriter{out: &stdout, fn: cl.progress}
+		cmd.Stdout = lines
+	} else {
+		cmd.Stdout = &stdout
 	}
-	cmd.Stdout = &stdout
-	err := c.wait(ctx, cmd, cl.args, stderr, nil)
+	var err error
+	if startErr := cmd.Start(); startErr != nil {
+		err = &Error{Kind: startErrKind(startErr), Args: RedactArgs(cl.args), ExitCode: -1, Cause: startErr}
+	} else if werr := cmd.Wait(); werr != nil {
+		err = c.failure(ctx, cl.args, exitCode(cmd), stderr.String(), werr)
+	}
+	if lines != nil {
+		lines.flush()
+	}
 	return result{stdout: stdout.Bytes(), stderr: stderr.String(), exitCode: exitCode(cmd)}, err
 }
 
-// wait starts cmd, waits, and turns a failure into *Error. flush runs after
-// the process ended and before stderr is inspected.
-func (c *Client) wait(ctx context.Context, cmd *exec.Cmd, args []string, stderr *tailBuffer, flush func()) error {
-	if err := cmd.Start(); err != nil {
-		if flush != nil {
-			flush()
+// lineWriter hands every complete line to fn as soon as it is written
+// (progress callbacks), keeping a copy of everything in out. exec.Cmd
+// calls Write from a single goroutine.
+type lineWriter struct {
+	out     *bytes.Buffer
+	fn      func(string)
+	partial []byte
+}
+
+// maxLine bounds a line without newline kept in memory before it is
+// delivered anyway.
+const maxLine = 64 << 10
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.out.Write(p)
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
 		}
-		return &Error{Kind: startErrKind(err), Args: RedactArgs(args), ExitCode: -1, Cause: err}
+		w.fn(strings.TrimRight(string(w.partial[:i]), "\r"))
+		w.partial = w.partial[i+1:]
 	}
-	werr := cmd.Wait()
-	if flush != nil {
-		flush()
+	if len(w.partial) > maxLine {
+		w.flush()
 	}
-	if werr == nil {
-		return nil
+	return len(p), nil
+}
+
+// flush delivers a trailing line without newline.
+func (w *lineWriter) flush() {
+	if len(w.partial) > 0 {
+		w.fn(strings.TrimRight(string(w.partial), "\r"))
+		w.partial = nil
 	}
-	return c.failure(ctx, args, exitCode(cmd), stderr.String(), werr)
 }
 
 // failure builds the *Error for a finished child.

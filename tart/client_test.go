@@ -1,6 +1,7 @@
 package tart
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -333,5 +334,23 @@ func TestTailBufferKeepsHeadAndTail(t *testing.T) {
 	got := b.String()
 	if !strings.HasPrefix(got, "first line") || !strings.HasSuffix(got, "last line\n") || len(got) > 30 {
 		t.Fatalf("tail buffer %q", got)
+	}
+}
+
+func TestLineWriterSplitsAcrossWrites(t *testing.T) {
+	var got []string
+	var all bytes.Buffer
+	w := &lineWriter{out: &all, fn: func(l string) { got = append(got, l) }}
+	for _, chunk := range []string{"pul", "ling...\n10", "%\r\n20%\n", "tail"} {
+		if n, err := w.Write([]byte(chunk)); n != len(chunk) || err != nil {
+			t.Fatalf("Write = %d, %v", n, err)
+		}
+	}
+	if !slices.Equal(got, []string{"pulling...", "10%", "20%"}) {
+		t.Fatalf("before flush: %q", got)
+	}
+	w.flush()
+	if !slices.Equal(got, []string{"pulling...", "10%", "20%", "tail"}) || all.String() != "pulling...\n10%\r\n20%\ntail" {
+		t.Fatalf("after flush: %q / %q", got, all.String())
 	}
 }

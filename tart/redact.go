@@ -49,13 +49,11 @@ func redactExec(args []string) []string {
 }
 
 func redactWord(a string) string {
-	if i := strings.Index(a, "://"); i >= 0 {
+	if strings.Contains(a, "://") {
 		return redactURLs(a)
 	}
-	if k, _, ok := strings.Cut(a, "="); ok && !strings.HasPrefix(k, "-") && secretKeyRe.MatchString(k) {
-		return k + "=" + redacted
-	}
-	if k, _, ok := strings.Cut(a, "="); ok && strings.HasPrefix(k, "--") && secretKeyRe.MatchString(k) {
+	// KEY=VALUE and --key=value words whose key names a secret.
+	if k, _, ok := strings.Cut(a, "="); ok && secretKeyRe.MatchString(k) {
 		return k + "=" + redacted
 	}
 	return a

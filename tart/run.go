@@ -27,7 +27,6 @@ type RunHandle struct {
 	done     chan struct{} // closed when tart run exits (parent only)
 	mu       sync.Mutex
 	exitCode int
-	waited   bool
 }
 
 // Attach rebuilds a handle for a `tart run` found after a restart. Done()
@@ -79,7 +78,7 @@ func (h *RunHandle) LogTail(n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func readTail(path string, max int64) ([]byte, error) {
+func readTail(path string, limit int64) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -89,18 +88,11 @@ func readTail(path string, max int64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	off := max64(0, fi.Size()-max)
+	off := max(0, fi.Size()-limit)
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return nil, err
 	}
 	return io.ReadAll(f)
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // readFrom returns the log content written after offset off.
@@ -157,7 +149,6 @@ func (c *Client) Run(ctx context.Context, name string, o RunOptions) (*RunHandle
 		_ = cmd.Wait()
 		h.mu.Lock()
 		h.exitCode = exitCode(cmd)
-		h.waited = true
 		h.mu.Unlock()
 		close(h.done)
 	}()
