@@ -36,6 +36,8 @@ func cmdClone(e *env, p *parsed) error {
 				return err
 			}
 		}
+		now := time.Now() // opening an OCI cache entry bumps its access date
+		_ = os.Chtimes(from.path, now, now)
 	} else {
 		from = e.home.vm(src)
 		if err := from.open(); err != nil {

@@ -90,6 +90,9 @@ func cmdRun(e *env, p *parsed) error {
 	if err != nil {
 		return err
 	}
+	if cfg.Arch != "arm64" { // the simulated host is Apple Silicon
+		return failf("UnsupportedArchitectureError()")
+	}
 	rc, err := buildRunConfig(p.cmd, p, cfg.OS, append([]string{"run"}, os.Args[2:]...))
 	if err != nil {
 		return err

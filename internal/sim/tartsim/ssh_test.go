@@ -133,3 +133,30 @@ func TestConcurrentPullsWaitForLock(t *testing.T) {
 		t.Fatalf("concurrent pulls:\n%v\n%v", outs[0], outs[1])
 	}
 }
+
+func TestSSHDropAfter(t *testing.T) {
+	s := newSim(t)
+	s.must("clone", linuxImage, "vm")
+	run := s.startRunning("vm", []string{"TART_SIM_SSH_DROP_AFTER=300ms"})
+	ip := strings.TrimSpace(s.must("ip", "vm", "--wait", "5"))
+	var c *ssh.Client
+	eventually(t, 10*time.Second, "ssh up", func() bool {
+		var err error
+		c, err = dialGuest(t, ip)
+		return err == nil
+	})
+	defer c.Close()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- c.Wait() }()
+	select {
+	case <-done:
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("dropped after %v", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("connection not dropped")
+	}
+	s.must("stop", "vm")
+	run.wait(t, 5*time.Second)
+}
