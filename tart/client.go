@@ -26,8 +26,21 @@ type Client struct {
 	opts   Options
 
 	mu      sync.Mutex
-	version *Version // detected once (successfully) and cached
+	version *Version      // detected once (successfully) and cached
+	probe   *versionProbe // the `tart --version` in flight, if any
 }
+
+// versionProbe is one shared `tart --version` run; done is closed when v
+// and err are set.
+type versionProbe struct {
+	done chan struct{}
+	v    Version
+	err  error
+}
+
+// versionProbeTimeout bounds the shared probe, which does not die with the
+// context of whichever caller happened to start it.
+const versionProbeTimeout = 30 * time.Second
 
 // New finds the tart binary and validates o. It does not run tart.
 func New(o Options) (*Client, error) {
@@ -281,12 +294,48 @@ func (t *tailBuffer) String() string {
 }
 
 // Version runs `tart --version` once and caches a successful answer.
+// Concurrent callers share one probe; each stops waiting when its own ctx
+// ends. A failed probe is not cached: the next call tries again.
 func (c *Client) Version(ctx context.Context) (Version, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.version != nil {
-		return *c.version, nil
+		v := *c.version
+		c.mu.Unlock()
+		return v, nil
 	}
+	p := c.probe
+	if p == nil {
+		p = &versionProbe{done: make(chan struct{})}
+		c.probe = p
+		go c.runProbe(context.WithoutCancel(ctx), p)
+	}
+	c.mu.Unlock()
+	select {
+	case <-p.done:
+		return p.v, p.err
+	case <-ctx.Done():
+		kind := ErrFailed
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			kind = ErrTimeout
+		}
+		return Version{}, &Error{Kind: kind, Args: []string{"--version"}, ExitCode: -1, Cause: ctx.Err()}
+	}
+}
+
+func (c *Client) runProbe(ctx context.Context, p *versionProbe) {
+	ctx, cancel := context.WithTimeout(ctx, versionProbeTimeout)
+	defer cancel()
+	p.v, p.err = c.detectVersion(ctx)
+	c.mu.Lock()
+	if p.err == nil {
+		c.version = &p.v
+	}
+	c.probe = nil
+	c.mu.Unlock()
+	close(p.done)
+}
+
+func (c *Client) detectVersion(ctx context.Context) (Version, error) {
 	res, err := c.run(ctx, call{args: []string{"--version"}})
 	if err != nil {
 		return Version{}, err
@@ -295,7 +344,6 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	if perr != nil {
 		return Version{}, &Error{Kind: ErrFailed, Args: []string{"--version"}, ExitCode: res.exitCode, Stderr: perr.Error(), Cause: perr}
 	}
-	c.version = &v
 	return v, nil
 }
 

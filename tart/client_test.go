@@ -24,7 +24,11 @@ func fakeTart(t *testing.T) (bin, dir string) {
 	script := `#!/bin/sh
 echo "$*" >> "` + dir + `/calls"
 case "$1" in
---version) echo "${FAKE_VERSION:-2.32.1}" ;;
+--version)
+  if [ -n "$FAKE_VERSION_HANG" ] && [ ! -e "` + dir + `/release" ]; then
+    i=0; while [ ! -e "` + dir + `/release" ]; do i=$((i+1)); [ $i -gt 1000 ] && exit 9; sleep 0.01; done
+  fi
+  echo "${FAKE_VERSION:-2.32.1}" ;;
 env) env ;;
 ip) printf 'warning: something\n%s\n' "${FAKE_IP:-192.168.64.3}" ;;
 pull)
@@ -352,5 +356,31 @@ func TestLineWriterSplitsAcrossWrites(t *testing.T) {
 	w.flush()
 	if !slices.Equal(got, []string{"pulling...", "10%", "20%", "tail"}) || all.String() != "pulling...\n10%\r\n20%\ntail" {
 		t.Fatalf("after flush: %q / %q", got, all.String())
+	}
+}
+
+func TestVersionWaitRespectsEachCallersContext(t *testing.T) {
+	c, dir := newFake(t, Options{Env: []string{"FAKE_VERSION_HANG=1"}})
+	short, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := c.Version(short); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("short ctx: %v", err)
+	}
+	// The probe keeps running for the next caller; let it finish.
+	if err := os.WriteFile(filepath.Join(dir, "release"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Version(ctxT(t, 20*time.Second))
+	if err != nil || v.String() != "2.32.1" {
+		t.Fatalf("Version = %v, %v", v, err)
+	}
+	n := 0
+	for _, l := range calls(t, dir) {
+		if l == "--version" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("tart --version ran %d times, want 1 shared probe", n)
 	}
 }
