@@ -186,7 +186,7 @@ func (s *Settings) fields() []field {
 
 		{Key: "slots_dir", Ptr: &s.SlotsDir, Default: "/var/tmp/tartan-slots", Locked: true, Help: "host-wide slot lock directory shared by every Tartan process"},
 		{Key: "macos_limit", Ptr: &s.MacOSLimit, Default: "2", Locked: true, Help: "running macOS VMs allowed on the host (Apple's limit is 2)"},
-		{Key: "linux_limit", Ptr: &s.LinuxLimit, Default: "2", Locked: true, Help: "running Linux VMs allowed on the host"},
+		{Key: "linux_limit", Ptr: &s.LinuxLimit, Default: "0", Locked: true, Help: "running Linux VMs allowed on the host (0 = unlimited)"},
 		{Key: "state_dir", Ptr: &s.StateDir, Default: "/var/tmp/tartan-gitlab", Locked: true, Help: "host directory for per-job records, tart run logs and per-job dirs; share it between runner sections"},
 		{Key: "orphan_age", Ptr: &s.OrphanAge, Default: "10m", Locked: true, Help: "a VM of this executor whose runner is gone is deleted once it is this old"},
 

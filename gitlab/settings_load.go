@@ -196,8 +196,8 @@ func (s *Settings) validate() error {
 	if s.Concurrency < 1 {
 		return settingsErr("concurrency must be at least 1")
 	}
-	if s.MacOSLimit < 1 || s.LinuxLimit < 1 {
-		return settingsErr("macos_limit and linux_limit must be at least 1")
+	if s.MacOSLimit < 1 {
+		return settingsErr("macos_limit must be at least 1 (Apple allows 2 macOS guests per host)")
 	}
 	if s.PullConcurrency < 1 {
 		return settingsErr("pull_concurrency must be at least 1")

@@ -157,3 +157,20 @@ func TestEveryFieldHasHelpAndIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// docs/gitlab.md embeds SettingsMarkdown between markers; regenerate it
+// with `gitlab-tart-executor settings` when a setting changes.
+func TestDocsSettingsTableIsCurrent(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "gitlab.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "<!-- settings:begin -->\n")
+	table, _, ok2 := strings.Cut(rest, "<!-- settings:end -->")
+	if !ok || !ok2 {
+		t.Fatal("settings markers missing in docs/gitlab.md")
+	}
+	if table != SettingsMarkdown() {
+		t.Errorf("docs/gitlab.md settings table is stale: replace it with the output of `gitlab-tart-executor settings`")
+	}
+}
