@@ -87,8 +87,8 @@ func (h *home) publishLease(l lease) error {
 	}
 	var b strings.Builder
 	for _, x := range append([]lease{l}, all...) {
-		if x.mac == l.mac && x != l || x.ip == l.ip && x != l {
-			continue // replaced by the new lease
+		if x != l && (macEqual(x.mac, l.mac) || x.ip == l.ip || x.expiry.Before(time.Now())) {
+			continue // replaced by the new lease, or expired
 		}
 		fmt.Fprintf(&b, "{\n\tname=%s\n\tip_address=%s\n\thw_address=1,%s\n\tidentifier=1,%s\n\tlease=0x%x\n}\n",
 			x.name, x.ip, x.mac, x.mac, x.expiry.Unix())

@@ -1,0 +1,283 @@
+package tartsim
+
+import (
+	"bufio"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/tartanhq/tartan/internal/sim/guestsim"
+)
+
+// simVM is the state of one running simulated VM inside its `tart run`.
+type simVM struct {
+	e       *env
+	d       *vmDir
+	cfg     *vmConfig
+	rc      *runConfig
+	meta    imageMeta
+	log     bootLog
+	ip      string
+	agent   bool
+	noIP    bool
+	resumed bool
+
+	guest   *guestsim.Guest
+	ctl     net.Listener
+	ctlPath string
+	faults  chan ctlRequest
+}
+
+type ctlRequest struct {
+	kind  string
+	reply chan error
+}
+
+// simSocketPath is where `tart run` serves `tart sim fault`: in the VM
+// directory, or under /tmp when that path is too long for a unix socket
+// (sun_path holds about 104 bytes).
+func simSocketPath(vmPath string) string {
+	if p := filepath.Join(vmPath, "sim.sock"); len(p) < 100 {
+		return p
+	}
+	h := uint32(2166136261)
+	for _, c := range []byte(vmPath) {
+		h = (h ^ uint32(c)) * 16777619
+	}
+	return filepath.Join(os.TempDir(), fmt.Sprintf("tart-sim-%08x.sock", h))
+}
+
+// startControl serves `tart sim fault` requests on a unix socket.
+func (vm *simVM) startControl() error {
+	vm.ctlPath = simSocketPath(vm.d.path)
+	_ = os.Remove(vm.ctlPath)
+	l, err := net.Listen("unix", vm.ctlPath)
+	if err != nil {
+		return err
+	}
+	vm.ctl = l
+	vm.faults = make(chan ctlRequest)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go vm.serveControl(c)
+		}
+	}()
+	return nil
+}
+
+func (vm *simVM) serveControl(c net.Conn) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return
+	}
+	kind := strings.TrimSpace(strings.TrimPrefix(line, "fault "))
+	req := ctlRequest{kind: kind, reply: make(chan error, 1)}
+	select {
+	case vm.faults <- req:
+	case <-time.After(5 * time.Second):
+		fmt.Fprintln(c, "error: the VM is shutting down")
+		return
+	}
+	if err := <-req.reply; err != nil {
+		fmt.Fprintf(c, "error: %v\n", err)
+		return
+	}
+	fmt.Fprintln(c, "ok")
+}
+
+func (vm *simVM) stopControl() {
+	if vm.ctl != nil {
+		vm.ctl.Close()
+		_ = os.Remove(vm.ctlPath)
+	}
+}
+
+func (vm *simVM) guestConfig() guestsim.Config {
+	e := vm.e
+	port := 22
+	if v := e.getenv("TART_SIM_SSH_PORT"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 && n < 65536 {
+			port = n
+		} else {
+			fmt.Fprintf(e.stderr, "tart-sim: ignoring TART_SIM_SSH_PORT=%q: not a port number\n", v)
+		}
+	}
+	shares := make([]guestsim.Share, 0, len(vm.rc.Dirs))
+	for _, s := range vm.rc.Dirs {
+		n := s.Name
+		if n == "" {
+			n = filepath.Base(s.Path)
+		}
+		shares = append(shares, guestsim.Share{Name: n, HostPath: s.Path, ReadOnly: s.ReadOnly})
+	}
+	sock := ""
+	if vm.agent {
+		sock = vm.d.controlSock()
+	}
+	_ = os.MkdirAll(vm.d.guestHome(), 0o755)
+	return guestsim.Config{
+		VMName: vm.d.name, VMDir: vm.d.path, OS: vm.cfg.OS, IP: vm.ip, SSHPort: port,
+		User: vm.meta.User, Password: vm.meta.Password, HomeDir: vm.d.guestHome(),
+		Shares: shares, AgentSocket: sock,
+		SSHDelay:     e.knobDuration("TART_SIM_SSH_DELAY", 100*time.Millisecond),
+		SSHRefuse:    e.knobSet("TART_SIM_SSH_REFUSE"),
+		SSHDropAfter: e.knobDuration("TART_SIM_SSH_DROP_AFTER", 0),
+		SlowOutput:   e.knobDuration("TART_SIM_SLOW_OUTPUT", 0),
+	}
+}
+
+// loop runs the VM until a signal, the guest's shutdown or a fault ends it.
+func (vm *simVM) loop() error {
+	e := vm.e
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
+
+	if vm.resumed {
+		fmt.Fprintln(e.stdout, "restoring VM state from a snapshot...")
+		_ = os.Remove(vm.d.statePath())
+		fmt.Fprintln(e.stdout, "resuming VM...")
+	}
+	var dieC <-chan time.Time
+	if d := e.knobDuration("TART_SIM_DIE_AFTER", 0); d > 0 {
+		dieC = time.After(d)
+	}
+	bootC := time.After(e.knobDuration("TART_SIM_IP_DELAY", 100*time.Millisecond))
+	var guestDone chan error
+	var vncC <-chan time.Time
+	if vm.rc.VNC {
+		vncC = time.After(60 * time.Second) // IP wait bound, like tart's --vnc
+	}
+	for {
+		select {
+		case <-bootC:
+			bootC = nil
+			if !vm.noIP {
+				leaseTime := e.knobDuration("TART_SIM_LEASE_TIME", 86400*time.Second)
+				if err := vm.e.home.publishLease(lease{name: vm.d.name, ip: vm.ip, mac: vm.cfg.MACAddress,
+					expiry: time.Now().Add(leaseTime)}); err != nil {
+					fmt.Fprintf(e.stderr, "tart-sim: cannot publish the DHCP lease: %v\n", err)
+				}
+				vm.log.event("ip %s", vm.ip)
+				if vm.rc.VNC {
+					vncC = nil
+					vm.printVNC()
+				}
+			}
+			g, err := guestsim.Spawn(vm.guestConfig())
+			if err != nil {
+				return runtimeFailf("guest has stopped the virtual machine due to error: tart-sim: cannot start the guest: %v", err)
+			}
+			vm.guest = g
+			vm.log.event("guest spawned")
+			guestDone = make(chan error, 1)
+			go func() { guestDone <- g.Wait() }()
+		case <-vncC:
+			vm.stopGuest()
+			return runtimeFailf("IPNotFound()")
+		case err := <-guestDone:
+			vm.guest = nil
+			if err != nil {
+				vm.log.event("guest exited: %v", err)
+			}
+			fmt.Fprintln(e.stdout, "guest has stopped the virtual machine")
+			return nil
+		case <-dieC:
+			return vm.die()
+		case req := <-vm.faults:
+			switch req.kind {
+			case "die":
+				req.reply <- nil
+				return vm.die()
+			case guestsim.FaultDropSSH, guestsim.FaultKillAgent:
+				if vm.guest == nil {
+					// Not booted yet: no connection to drop; a killed agent never starts.
+					if req.kind == guestsim.FaultKillAgent {
+						vm.agent = false
+					}
+					req.reply <- nil
+					continue
+				}
+				req.reply <- vm.guest.Fault(req.kind)
+			default:
+				req.reply <- fmt.Errorf("unknown fault %q: use drop-ssh, die, kill-agent or crash", req.kind)
+			}
+		case sig := <-sigs:
+			switch sig {
+			case syscall.SIGINT:
+				fmt.Fprintln(e.stdout, "Stopping VM...")
+				if e.knobSet("TART_SIM_STOP_HANG") {
+					continue // fault: the VM does not stop; `tart stop` has to SIGKILL
+				}
+				vm.stopGuest()
+				vm.log.event("stopped")
+				return nil
+			case syscall.SIGUSR2:
+				fmt.Fprintln(e.stdout, "Requesting guest OS to stop...")
+				vm.stopGuest()
+				fmt.Fprintln(e.stdout, "guest has stopped the virtual machine")
+				return nil
+			case syscall.SIGUSR1:
+				return vm.suspend()
+			}
+		}
+	}
+}
+
+func (vm *simVM) printVNC() {
+	_, ci := vm.e.lookup("CI")
+	if vm.rc.NoGraphics || ci {
+		fmt.Fprintf(vm.e.stdout, "VNC server is running at vnc://%s\n", vm.ip)
+	} else {
+		fmt.Fprintf(vm.e.stdout, "Opening vnc://%s...\n", vm.ip)
+	}
+}
+
+func (vm *simVM) stopGuest() {
+	if vm.guest != nil {
+		_ = vm.guest.Stop()
+		_ = vm.guest.Wait()
+		vm.guest = nil
+	}
+}
+
+// die is the VM stopping with an error: tart prints it and exits 0.
+func (vm *simVM) die() error {
+	vm.stopGuest()
+	vm.log.event("died")
+	fmt.Fprintln(vm.e.stdout, "guest has stopped the virtual machine due to error: Internal Virtualization error. The virtual machine stopped unexpectedly.")
+	return nil
+}
+
+// suspend handles SIGUSR1: only macOS VMs run with --suspendable (or resumed) can snapshot.
+func (vm *simVM) suspend() error {
+	e := vm.e
+	if vm.cfg.OS != "darwin" || !(vm.rc.Suspendable || vm.resumed) {
+		vm.stopGuest()
+		fmt.Fprintln(e.stdout, "Failed to suspend the VM: Invalid virtual machine configuration. Unsupported console device in configuration.")
+		return &exitCode{exitFailure}
+	}
+	fmt.Fprintln(e.stdout, "pausing VM to take a snapshot...")
+	fmt.Fprintln(e.stdout, "creating a snapshot...")
+	if err := os.WriteFile(vm.d.statePath(), []byte("tart-sim snapshot\n"), 0o600); err != nil {
+		fmt.Fprintf(e.stdout, "Failed to suspend the VM: %v\n", err)
+		vm.stopGuest()
+		return &exitCode{exitFailure}
+	}
+	fmt.Fprintln(e.stdout, "snapshot created successfully! shutting down the VM...")
+	vm.stopGuest()
+	vm.log.event("suspended")
+	return nil
+}
