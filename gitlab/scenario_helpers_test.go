@@ -1,12 +1,14 @@
 package gitlab_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -177,10 +179,44 @@ func (h *simHost) vms() []struct {
 	return vms
 }
 
-// checkNoVMsLeft fails the test if a VM survived, then removes it.
+// processesOfHost lists live processes started for this simulated host
+// (their environment carries its TART_HOME): tart run, guests, stages.
+func (h *simHost) processesOfHost() []string {
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	needle := []byte("TART_HOME=" + h.home + "\x00")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		env, err := os.ReadFile(filepath.Join("/proc", d.Name(), "environ"))
+		if err != nil || !bytes.Contains(env, needle) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if f := strings.Fields(string(stat)); len(f) > 2 && f[2] == "Z" {
+			continue // exited, waiting to be reaped by its parent
+		}
+		cmd, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		out = append(out, fmt.Sprintf("%d %s", pid, bytes.ReplaceAll(cmd, []byte{0}, []byte{' '})))
+	}
+	return out
+}
+
+// checkNoVMsLeft fails the test if a VM or a process of this host
+// survived, then removes it.
 func (h *simHost) checkNoVMsLeft() {
 	if h.t.Skipped() {
 		return
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for procs := h.processesOfHost(); len(procs) > 0; procs = h.processesOfHost() {
+		if time.Now().After(deadline) {
+			h.t.Errorf("processes leaked: %v", procs)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for _, vm := range h.vms() {
 		h.t.Errorf("VM %s (%s) leaked", vm.Name, vm.State)

@@ -26,9 +26,21 @@ func TestScenarioPassingJob(t *testing.T) {
 	r := h.runner(h.settings())
 	job := newJob("echo hello from $(uname -s)", `echo "shell is $BASH_VERSION"`)
 	job.AfterScript = []string{"echo after $CI_JOB_STATUS"}
+	// While the job runs, the leak check must see its processes (tart run,
+	// the guest, the run stage): proof that it would catch a leak.
+	var during []string
+	var once sync.Once
+	job.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "hello from") {
+			once.Do(func() { during = h.processesOfHost() })
+		}
+	})
 	res := h.run(r, job)
 	if res.Status != "success" {
 		t.Fatalf("status %s (%s), log:\n%s\nrunner log:\n%s", res.Status, res.FailureReason, res.Log, res.RunnerLog)
+	}
+	if len(during) < 2 {
+		t.Errorf("leak check saw only %v while the job ran", during)
 	}
 	mustContain(t, res.Log, "Using Custom executor with driver tartan", "hello from", "shell is 5", "after success", "Running on ",
 		"Pulled "+macImage, "Cloned "+macImage+" as VM "+vmOf(job), "booted in")
