@@ -36,7 +36,7 @@ func TestBadConfig_ClearErrorsAndEvents(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			task := newTask(t, "bad", c.tc)
-			mkAllocDir(t, h, task)
+			mkAllocDirNoLogs(t, h, task)
 			_, _, err := h.StartTask(task)
 			must.ErrorContains(t, err, c.want)
 			must.False(t, structs.IsRecoverable(err))
@@ -67,7 +67,7 @@ func TestBadConfig_VMDyingDuringBootFailsFast(t *testing.T) {
 	e := newTestEnv(t)
 	h, _ := e.newHarness(e.pluginConfig())
 	task := newTask(t, "dies", TaskConfig{Image: linuxImage, ReadyTimeout: "2m"})
-	mkAllocDir(t, h, task)
+	mkAllocDirNoLogs(t, h, task)
 	began := time.Now()
 	_, _, err := h.StartTask(task)
 	must.ErrorContains(t, err, "VM stopped while starting")
@@ -80,7 +80,7 @@ func TestBadConfig_NoIPWithinReadyTimeout(t *testing.T) {
 	e := newTestEnv(t)
 	h, _ := e.newHarness(e.pluginConfig())
 	task := newTask(t, "noip", TaskConfig{Image: linuxImage, ReadyTimeout: "2s"})
-	mkAllocDir(t, h, task)
+	mkAllocDirNoLogs(t, h, task)
 	_, _, err := h.StartTask(task)
 	must.ErrorContains(t, err, "ready_timeout")
 	must.False(t, e.vmExists(vmName(task.AllocID, task.Name)))

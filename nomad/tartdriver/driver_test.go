@@ -66,7 +66,7 @@ func TestDriver_VMTaskRunsUntilStoppedThenDestroyIsIdempotent(t *testing.T) {
 	e := newTestEnv(t)
 	h, _ := e.newHarness(e.pluginConfig())
 	task := newTask(t, "vm", TaskConfig{Image: macImage})
-	mkAllocDir(t, h, task)
+	mkAllocDirNoLogs(t, h, task)
 
 	_, net := start(t, h, task)
 	must.NoError(t, h.WaitUntilStarted(task.ID, 10*time.Second))
@@ -202,7 +202,7 @@ func TestDriver_StatsAreMeasured(t *testing.T) {
 	e := newTestEnv(t)
 	h, _ := e.newHarness(e.pluginConfig())
 	task := newTask(t, "stats", TaskConfig{Image: linuxImage})
-	mkAllocDir(t, h, task)
+	mkAllocDirNoLogs(t, h, task)
 	start(t, h, task)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

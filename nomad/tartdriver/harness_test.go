@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/nomad/helper/testlog"
 	"github.com/hashicorp/nomad/helper/uuid"
 	"github.com/hashicorp/nomad/nomad/structs"
@@ -81,6 +82,19 @@ func (e *testEnv) newHarness(pc PluginConfig) (*testutils.DriverHarness, *Driver
 	return h, d
 }
 
+func testLogger(t *testing.T) hclog.Logger { return testlog.HCLogger(t) }
+
+func baseConfig(t *testing.T, pc *PluginConfig, agent bool) *base.Config {
+	t.Helper()
+	var raw []byte
+	must.NoError(t, base.MsgPackEncode(&raw, pc))
+	c := &base.Config{PluginConfig: raw}
+	if agent {
+		c.AgentConfig = &base.AgentConfig{Driver: &base.ClientDriverConfig{}}
+	}
+	return c
+}
+
 func newTask(t *testing.T, name string, tc TaskConfig) *drivers.TaskConfig {
 	t.Helper()
 	task := &drivers.TaskConfig{
@@ -105,6 +119,15 @@ func mkAllocDir(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConf
 	allocCleanupsMu.Lock()
 	defer allocCleanupsMu.Unlock()
 	allocCleanups[h] = append(allocCleanups[h], h.MkAllocDir(task, true))
+}
+
+// mkAllocDirNoLogs is for tasks that never write logs (VM-only tasks, tasks
+// that fail to start): logmon's stop waits seconds for a writer otherwise.
+func mkAllocDirNoLogs(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) {
+	t.Helper()
+	allocCleanupsMu.Lock()
+	defer allocCleanupsMu.Unlock()
+	allocCleanups[h] = append(allocCleanups[h], h.MkAllocDir(task, false))
 }
 
 var (

@@ -1,7 +1,9 @@
 package tartdriver
 
 import (
+	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/tartanhq/tartan/internal/testenv"
@@ -12,6 +14,10 @@ func TestMain(m *testing.M) {
 	RunSupervisorIfRequested()
 	leaveCgroup := enterNomadFreezerCgroup()
 	code := m.Run()
+	if leaks := leakedSupervisors(); len(leaks) > 0 && code == 0 {
+		fmt.Fprintf(os.Stderr, "leaked task supervisors:\n%s\n", strings.Join(leaks, "\n"))
+		code = 1
+	}
 	leaveCgroup()
 	testenv.Cleanup()
 	os.Exit(code)

@@ -18,12 +18,12 @@ func TestSlots_ThirdMacOSTaskFailsRecoverably(t *testing.T) {
 	var tasks []string
 	for _, name := range []string{"mac1", "mac2"} {
 		task := newTask(t, name, TaskConfig{Image: macImage})
-		mkAllocDir(t, h, task)
+		mkAllocDirNoLogs(t, h, task)
 		start(t, h, task)
 		tasks = append(tasks, task.ID)
 	}
 	third := newTask(t, "mac3", TaskConfig{Image: macImage})
-	mkAllocDir(t, h, third)
+	mkAllocDirNoLogs(t, h, third)
 	_, _, err := h.StartTask(third)
 	must.Error(t, err)
 	must.StrContains(t, err.Error(), "no free VM slot")
@@ -33,7 +33,7 @@ func TestSlots_ThirdMacOSTaskFailsRecoverably(t *testing.T) {
 
 	// Linux guests do not count against the macOS limit.
 	linux := newTask(t, "linux", TaskConfig{Image: linuxImage})
-	mkAllocDir(t, h, linux)
+	mkAllocDirNoLogs(t, h, linux)
 	start(t, h, linux)
 
 	// Another process on the host (a GitLab job) sees the same slots.
