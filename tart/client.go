@@ -30,18 +30,6 @@ type Client struct {
 	probe   *versionProbe // the `tart --version` in flight, if any
 }
 
-// versionProbe is one shared `tart --version` run; done is closed when v
-// and err are set.
-type versionProbe struct {
-	done chan struct{}
-	v    Version
-	err  error
-}
-
-// versionProbeTimeout bounds the shared probe, which does not die with the
-// context of whichever caller happened to start it.
-const versionProbeTimeout = 30 * time.Second
-
 // New finds the tart binary and validates o. It does not run tart.
 func New(o Options) (*Client, error) {
 	bin, err := findBinary(o.Binary)
@@ -178,44 +166,6 @@ func (c *Client) run(ctx context.Context, cl call) (result, error) {
 	return result{stdout: stdout.Bytes(), stderr: stderr.String(), exitCode: exitCode(cmd)}, err
 }
 
-// lineWriter hands every complete line to fn as soon as it is written
-// (progress callbacks), keeping a copy of everything in out. exec.Cmd
-// calls Write from a single goroutine.
-type lineWriter struct {
-	out     *bytes.Buffer
-	fn      func(string)
-	partial []byte
-}
-
-// maxLine bounds a line without newline kept in memory before it is
-// delivered anyway.
-const maxLine = 64 << 10
-
-func (w *lineWriter) Write(p []byte) (int, error) {
-	w.out.Write(p)
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		w.fn(strings.TrimRight(string(w.partial[:i]), "\r"))
-		w.partial = w.partial[i+1:]
-	}
-	if len(w.partial) > maxLine {
-		w.flush()
-	}
-	return len(p), nil
-}
-
-// flush delivers a trailing line without newline.
-func (w *lineWriter) flush() {
-	if len(w.partial) > 0 {
-		w.fn(strings.TrimRight(string(w.partial), "\r"))
-		w.partial = nil
-	}
-}
-
 // failure builds the *Error for a finished child.
 func (c *Client) failure(ctx context.Context, args []string, code int, stderr string, cause error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
@@ -253,119 +203,4 @@ func exitCode(cmd *exec.Cmd) int {
 func lastLine(out []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-// tailBuffer keeps the first and the last bytes written, bounded, so a
-// chatty child cannot grow memory without limit. Safe for concurrent
-// writers.
-type tailBuffer struct {
-	mu    sync.Mutex
-	max   int
-	head  []byte
-	tail  []byte
-	total int
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := len(p)
-	t.total += n
-	half := t.max / 2
-	if room := half - len(t.head); room > 0 {
-		n := min(room, len(p))
-		t.head = append(t.head, p[:n]...)
-		p = p[n:]
-	}
-	t.tail = append(t.tail, p...)
-	if over := len(t.tail) - half; over > 0 {
-		t.tail = append(t.tail[:0], t.tail[over:]...)
-	}
-	return n, nil
-}
-
-func (t *tailBuffer) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.total > len(t.head)+len(t.tail) {
-		return string(t.head) + "\n...\n" + string(t.tail)
-	}
-	return string(t.head) + string(t.tail)
-}
-
-// Version runs `tart --version` once and caches a successful answer.
-// Concurrent callers share one probe; each stops waiting when its own ctx
-// ends. A failed probe is not cached: the next call tries again.
-func (c *Client) Version(ctx context.Context) (Version, error) {
-	c.mu.Lock()
-	if c.version != nil {
-		v := *c.version
-		c.mu.Unlock()
-		return v, nil
-	}
-	p := c.probe
-	if p == nil {
-		p = &versionProbe{done: make(chan struct{})}
-		c.probe = p
-		go c.runProbe(context.WithoutCancel(ctx), p)
-	}
-	c.mu.Unlock()
-	select {
-	case <-p.done:
-		return p.v, p.err
-	case <-ctx.Done():
-		kind := ErrFailed
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			kind = ErrTimeout
-		}
-		return Version{}, &Error{Kind: kind, Args: []string{"--version"}, ExitCode: -1, Cause: ctx.Err()}
-	}
-}
-
-func (c *Client) runProbe(ctx context.Context, p *versionProbe) {
-	ctx, cancel := context.WithTimeout(ctx, versionProbeTimeout)
-	defer cancel()
-	p.v, p.err = c.detectVersion(ctx)
-	c.mu.Lock()
-	if p.err == nil {
-		c.version = &p.v
-	}
-	c.probe = nil
-	c.mu.Unlock()
-	close(p.done)
-}
-
-func (c *Client) detectVersion(ctx context.Context) (Version, error) {
-	res, err := c.run(ctx, call{args: []string{"--version"}})
-	if err != nil {
-		return Version{}, err
-	}
-	v, perr := ParseVersion(lastLine(res.stdout))
-	if perr != nil {
-		return Version{}, &Error{Kind: ErrFailed, Args: []string{"--version"}, ExitCode: res.exitCode, Stderr: perr.Error(), Cause: perr}
-	}
-	return v, nil
-}
-
-// Supports returns nil when the installed tart has f, else
-// *UnsupportedError (errors.Is ErrUnsupported).
-func (c *Client) Supports(ctx context.Context, f Feature) error {
-	v, err := c.Version(ctx)
-	if err != nil {
-		return err
-	}
-	return CheckFeature(v, f)
-}
-
-// require checks every feature before a command runs. No features: no
-// version probe.
-func (c *Client) require(ctx context.Context, fs []Feature) error {
-	if len(fs) == 0 {
-		return nil
-	}
-	v, err := c.Version(ctx)
-	if err != nil {
-		return err
-	}
-	return checkFeatures(v, fs)
 }
