@@ -40,6 +40,7 @@ func BenchmarkJobOverhead(b *testing.B) {
 		b.Fatalf("warm-up job: %s\n%s", res.Status, res.Log)
 	}
 	var toFirstLine time.Duration
+	perStage := map[string]time.Duration{}
 	b.ResetTimer()
 	for range b.N {
 		job := newJob(`echo "first-line-$((6*7))"`)
@@ -50,6 +51,17 @@ func BenchmarkJobOverhead(b *testing.B) {
 			b.Fatalf("job: %s\n%s", res.Status, res.Log)
 		}
 		toFirstLine += w.seen["first-line-42"].Sub(w.seen["Starting VM"])
+		for _, st := range res.Stages {
+			name := st.Stage
+			if strings.HasPrefix(name, "run:") {
+				name = "run"
+			}
+			perStage[name] += st.Duration
+		}
+	}
+	for name, d := range perStage {
+		div := float64(b.N)
+		b.ReportMetric(float64(d.Microseconds())/1000/div, "ms-"+name+"-total/op")
 	}
 	b.ReportMetric(float64(toFirstLine.Milliseconds())/float64(b.N), "ms-tartrun-to-first-line")
 }

@@ -143,7 +143,16 @@ func (st *Stage) reconnect(ctx context.Context, rec *Record) (guest.Transport, e
 	defer cancel()
 	if rec.Transport == "agent" {
 		a := guest.NewAgent(st.Tart, st.VM)
-		return a, a.Ping(cctx)
+		err := a.Ping(cctx)
+		if err == nil {
+			return a, nil
+		}
+		// The agent died (it can, and tart exec breaks after a guest
+		// restart): SSH still reaches the same guest, when allowed.
+		if rec.IP == "" || st.Settings.Transport == "agent" {
+			return nil, err
+		}
+		st.Log.Warnf("The guest agent does not answer (%v); using SSH", err)
 	}
 	cfg, err := st.sshConfig(rec.IP)
 	if err != nil {

@@ -1,7 +1,10 @@
 package gitlab_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -81,5 +84,47 @@ func TestScenarioKeepFailedVM(t *testing.T) {
 	}
 	if strings.Contains(res.RunnerLog, "Kept VM") {
 		t.Errorf("a canceled job's VM was kept")
+	}
+}
+
+// When the guest agent dies, later stages fall back to SSH.
+func TestScenarioAgentDiesFallsBackToSSH(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	job := newJob(`echo "kill-agent-now-$((5*5))"`)
+	job.AfterScript = []string{"echo after_script over $([ -n \"$SSH_CONNECTION\" ] && echo ssh || echo agent)"}
+	var once sync.Once
+	job.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "kill-agent-now-25") {
+			once.Do(func() {
+				if out, err := h.tart("sim", "fault", vmOf(job), "kill-agent"); err != nil {
+					t.Errorf("tart sim fault: %v\n%s", err, out)
+				}
+			})
+		}
+	})
+	res := h.run(h.runner(h.settings()), job)
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "over the Tart guest agent", "The guest agent does not answer", "after_script over ssh")
+}
+
+// host_builds_dir = "per-job": a fresh host dir per job, not shared, removed
+// at cleanup.
+func TestScenarioPerJobBuildsDir(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	job := newJob(`echo data > file.txt`, `echo "in $PWD"`)
+	res := h.run(h.runner(h.settings(`host_builds_dir = "per-job"`)), job)
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	if shared, _ := res.Config["builds_dir_is_shared"].(bool); shared {
+		t.Errorf("per-job builds dir declared shared")
+	}
+	mustContain(t, res.Log, "Host dir "+filepath.Join(h.state, "jobs", vmOf(job), "builds"))
+	if _, err := os.Stat(filepath.Join(h.state, "jobs", vmOf(job))); !os.IsNotExist(err) {
+		t.Errorf("per-job host dir not removed at cleanup: %v", err)
 	}
 }

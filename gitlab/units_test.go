@@ -341,3 +341,12 @@ func TestStateRecordRoundTrip(t *testing.T) {
 		t.Fatalf("after remove: %v", err)
 	}
 }
+
+func TestSetOptionsAlwaysRandomMAC(t *testing.T) {
+	st := &Stage{Settings: DefaultSettings()}
+	st.Settings.CPU, st.Settings.Memory, st.Settings.DiskSize, st.Settings.Display = "6", "", 80, "1920x1200"
+	o := st.setOptions()
+	if !o.RandomMAC || o.CPU != 6 || o.MemoryMB != 0 || o.DiskSizeGB != 80 || o.Display != "1920x1200" {
+		t.Errorf("%+v", o)
+	}
+}
