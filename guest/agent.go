@@ -70,16 +70,37 @@ func (a *Agent) Run(ctx context.Context, cmd Command) (Result, error) {
 			return Result{}, err
 		}
 	}
-	return a.exec(ctx, agentCall{
+	var tail tailBuffer
+	stderr := io.Writer(&tail)
+	if cmd.Stderr != nil {
+		stderr = io.MultiWriter(cmd.Stderr, &tail)
+	}
+	res, err := a.exec(ctx, agentCall{
 		argv:    []string{"/bin/sh", "-c", p.line},
 		stdin:   cmd.Stdin,
 		stdout:  cmd.Stdout,
-		stderr:  cmd.Stderr,
+		stderr:  stderr,
 		pty:     cmd.PTY,
 		signals: cmd.Signals,
 		plan:    &p,
 	})
+	if err == nil && res.ExitCode == 1 && mayBeAgentFailure(tail.lastLine()) {
+		// tart reports a broken agent stream as "Error: ..." with exit 1,
+		// like many guest programs do: only a dead agent makes it ours.
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.HelperTimeout)
+		defer cancel()
+		if perr := a.Ping(pctx); perr != nil {
+			return Result{}, fmt.Errorf("%w: %s (agent check: %v)", ErrConnectionLost, tail.lastLine(), perr)
+		}
+	}
+	return res, err
 }
+
+// mayBeAgentFailure: the last stderr line looks like tart's own error for a
+// broken gRPC stream to the agent (tart-cli.md §9: "Error: <grpc status>").
+var agentStreamErrorRE = regexp.MustCompile(`(?i)^Error: .*(agent|grpc|rpc|connection|unavailable|transport|EOF)`)
+
+func mayBeAgentFailure(lastLine string) bool { return agentStreamErrorRE.MatchString(lastLine) }
 
 // CopyFile implements Transport.
 func (a *Agent) CopyFile(ctx context.Context, r io.Reader, guestPath string, mode os.FileMode) error {
@@ -120,10 +141,16 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer close(done)
-
 	var term *hostTerminal
+	defer func() {
+		// Stop the helpers before the terminal they use goes away.
+		close(done)
+		wg.Wait()
+		if term != nil {
+			term.close()
+		}
+	}()
+
 	if c.pty != nil {
 		// tart exec -t wants a terminal on the host: give it one whose
 		// size we control; both guest streams arrive on it.
@@ -131,7 +158,6 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 		if err != nil {
 			return Result{}, err
 		}
-		defer term.close()
 		go feedStdin(term.input(), c.stdin, done)
 		if c.pty.Resize != nil {
 			wg.Add(1)
@@ -249,8 +275,13 @@ func (a *Agent) forwardSignals(cmd *exec.Cmd, c agentCall, done <-chan struct{},
 				continue
 			}
 			record(name)
-			_ = cmd.Process.Signal(sig)
 			grace := time.NewTimer(a.SignalGrace)
+			if name == "KILL" {
+				// tart itself would die of it without forwarding anything.
+				grace.Reset(0)
+			} else {
+				_ = cmd.Process.Signal(sig)
+			}
 			select {
 			case <-done:
 				grace.Stop()
