@@ -384,3 +384,16 @@ func TestVersionWaitRespectsEachCallersContext(t *testing.T) {
 		t.Fatalf("tart --version ran %d times, want 1 shared probe", n)
 	}
 }
+
+func TestJSONNeedsTart037(t *testing.T) {
+	c, dir := newFake(t, Options{Env: []string{"FAKE_VERSION=0.36.0"}})
+	if _, err := c.Get(context.Background(), "vm"); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Get on 0.36.0: %v", err)
+	}
+	if _, err := c.List(context.Background(), ListOptions{}); !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("List on 0.36.0: %v", err)
+	}
+	if got := calls(t, dir); !slices.Equal(got, []string{"--version"}) {
+		t.Fatalf("tart ran %q", got)
+	}
+}

@@ -64,13 +64,16 @@ func (c *Client) Get(ctx context.Context, name string) (VMInfo, error) {
 	if err != nil {
 		return VMInfo{}, err
 	}
+	if err := c.require(ctx, []Feature{FeatureJSONFormat}); err != nil {
+		return VMInfo{}, err
+	}
 	res, err := c.run(ctx, call{args: args})
 	if err != nil {
 		return VMInfo{}, err
 	}
 	info, perr := ParseVMInfo(res.stdout)
 	if perr != nil {
-		return VMInfo{}, &Error{Kind: ErrFailed, Args: args, ExitCode: res.exitCode, Stderr: perr.Error(), Cause: perr}
+		return VMInfo{}, &Error{Kind: ErrFailed, Args: RedactArgs(args), ExitCode: res.exitCode, Stderr: perr.Error(), Cause: perr}
 	}
 	return info, nil
 }
@@ -81,13 +84,16 @@ func (c *Client) List(ctx context.Context, o ListOptions) ([]VMEntry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := c.require(ctx, []Feature{FeatureJSONFormat}); err != nil {
+		return nil, err
+	}
 	res, err := c.run(ctx, call{args: args})
 	if err != nil {
 		return nil, err
 	}
 	vms, perr := ParseVMList(res.stdout)
 	if perr != nil {
-		return nil, &Error{Kind: ErrFailed, Args: args, ExitCode: res.exitCode, Stderr: perr.Error(), Cause: perr}
+		return nil, &Error{Kind: ErrFailed, Args: RedactArgs(args), ExitCode: res.exitCode, Stderr: perr.Error(), Cause: perr}
 	}
 	return vms, nil
 }
@@ -108,7 +114,7 @@ func (c *Client) IP(ctx context.Context, name string, o IPOptions) (string, erro
 	line := lastLine(res.stdout)
 	addr, perr := netip.ParseAddr(line)
 	if perr != nil || line == "" {
-		return "", &Error{Kind: ErrNoIP, Args: args, ExitCode: res.exitCode, Stderr: "tart ip printed " + quoteArg(line) + ", not an IP address"}
+		return "", &Error{Kind: ErrNoIP, Args: RedactArgs(args), ExitCode: res.exitCode, Stderr: "tart ip printed " + quoteArg(line) + ", not an IP address"}
 	}
 	return addr.String(), nil
 }
