@@ -54,7 +54,7 @@ func buildPlan(cmd Command, dir string) (plan, error) {
 		return p, nil
 	}
 	p.wrapper = wrapperScript(cmd, dir, target)
-	p.upload = mkdir + " && cat > " + quote(dir+"/run")
+	p.upload = mkdir + " && umask 077 && cat > " + quote(dir+"/run")
 	p.line = recordPID + " && exec /bin/sh " + quote(dir+"/run")
 	return p, nil
 }

@@ -81,7 +81,7 @@ export B='it'\''s'
 cd '/w' || exit 1
 exec '/bin/zsh' '/tmp/tartan-xyz/script'
 `, string(p.wrapper))
-	must.Eq(t, `mkdir -m 700 -p '/tmp/tartan-xyz' && cat > '/tmp/tartan-xyz/run'`, p.upload)
+	must.Eq(t, `mkdir -m 700 -p '/tmp/tartan-xyz' && umask 077 && cat > '/tmp/tartan-xyz/run'`, p.upload)
 }
 
 func TestWrapperDelimiterNeverCollides(t *testing.T) {

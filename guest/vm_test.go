@@ -29,7 +29,7 @@ type simVM struct {
 }
 
 // startVM clones and runs a VM; env holds TART_SIM_* knobs for its tart run.
-func startVM(t *testing.T, env []string, dirs ...tart.Share) simVM {
+func startVM(t testing.TB, env []string, dirs ...tart.Share) simVM {
 	t.Helper()
 	home := t.TempDir()
 	c, err := tart.New(tart.Options{Binary: testenv.TartSim(t), Home: home, Env: env})
@@ -64,7 +64,7 @@ func (v simVM) config(mode Mode) Config {
 	}
 }
 
-func (v simVM) connect(t *testing.T, mode Mode) Transport {
+func (v simVM) connect(t testing.TB, mode Mode) Transport {
 	t.Helper()
 	tr, err := Connect(runCtx(t), v.config(mode))
 	must.NoError(t, err)
