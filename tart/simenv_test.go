@@ -43,6 +43,15 @@ func sim(t *testing.T, env ...string) (*Client, string) {
 	return c, home
 }
 
+// simBinary builds tart-sim once and remembers its path for the leak check.
+func simBinary(tb testing.TB) string {
+	bin := testenv.TartSim(tb)
+	simPathMu.Lock()
+	simPath = bin
+	simPathMu.Unlock()
+	return bin
+}
+
 func stopAll(t *testing.T, c *Client) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
