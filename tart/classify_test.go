@@ -32,6 +32,8 @@ func TestClassify(t *testing.T) {
 		{"registry 404 is not auth", 1, "Error: UnexpectedHTTPStatusCode(when: \"pulling manifest\", code: 404, details: \"\")\n", ErrFailed, ""},
 		{"invalid credentials", 1, "invalid credentials: bad password\n", ErrAuth, ""},
 		{"auth failed", 1, "Error: AuthFailed(why: \"received unexpected HTTP status code 401\", details: \"\")\n", ErrAuth, ""},
+		{"keychain over ssh (pre 2.28.6)", 1, "Error: Failed(message: \"Keychain returned unsuccessful status -25308\")\n", ErrAuth, ""},
+		{"vm start keychain is not auth", 1, "Error: SecKeyCreateRandomKey_ios failed\n", ErrFailed, ""},
 		{"disk full", 1, "Error: Error Domain=NSPOSIXErrorDomain Code=28 \"No space left on device\"\n", ErrDiskFull, ""},
 		{"disk full sim", 1, "Error: not enough disk space to clone\n", ErrDiskFull, ""},
 		{"exec old macos", 1, "\"tart exec\" is only available on macOS 14 (Sonoma) or newer\n", ErrUnsupported, ""},
