@@ -226,6 +226,11 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 	}
 	forwardedMu.Lock()
 	defer forwardedMu.Unlock()
+	if forwarded != "" && code != 255 && c.plan != nil {
+		// tart may have ended on the signal itself (real tart handles
+		// SIGINT) and left the guest command running: make sure it got it.
+		a.killRemote(*c.plan, forwarded)
+	}
 	if code == 255 && forwarded != "" {
 		// The agent reports a signal death as 255 without its name; the
 		// signal we just forwarded is the best explanation.

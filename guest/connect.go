@@ -133,8 +133,11 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
 		}
+		if errors.Is(err, tart.ErrVMNotFound) {
+			return nil, fmt.Errorf("guest: connecting to %s: %w", c.target(), err)
+		}
 		c.agentErr = err
-		if errors.Is(err, tart.ErrUnsupported) || errors.Is(err, tart.ErrVMNotFound) {
+		if errors.Is(err, tart.ErrUnsupported) {
 			c.agentPossible = false
 			if c.mode == ModeAgent {
 				return nil, err
@@ -151,7 +154,7 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 	if ctx.Err() != nil {
 		return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
 	}
-	if errors.Is(err, ErrAuth) || errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrInvalidInput) {
+	if errors.Is(err, ErrAuth) || errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrInvalidInput) || errors.Is(err, tart.ErrVMNotFound) {
 		return nil, err
 	}
 	c.sshErr = err

@@ -214,7 +214,9 @@ func (s *SSH) runLine(ctx context.Context, p plan, cmd Command) (Result, error) 
 	case <-ctx.Done():
 		// Kill the remote command (both ways), then stop waiting for it.
 		_ = sess.Signal(ssh.SIGKILL)
-		s.killRemote(p, "KILL")
+		if p.dir != "" { // transport helpers record no PID
+			s.killRemote(p, "KILL")
+		}
 		_ = sess.Close()
 		<-waited
 		return Result{}, fmt.Errorf("guest: command cancelled: %w", ctx.Err())
@@ -279,6 +281,11 @@ func (s *SSH) killRemote(p plan, sig string) {
 
 // cleanup removes the command's private directory, best effort and bounded.
 func (s *SSH) cleanup(p plan) {
+	select {
+	case <-s.lost:
+		return // nothing can reach the guest any more
+	default:
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DialTimeout)
 	defer cancel()
 	_ = s.helper(ctx, "cleanup", p.cleanup, nil)

@@ -190,3 +190,15 @@ func TestAgentKilledMidCommandIsConnectionLost(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, 1, res.ExitCode)
 }
+
+func TestConnectToAMissingVMIsFinal(t *testing.T) {
+	vm := startVM(t, nil)
+	for _, mode := range []Mode{ModeAuto, ModeAgent, ModeSSH} {
+		cfg := vm.config(mode)
+		cfg.VM = "no-such-vm"
+		start := time.Now()
+		_, err := Connect(runCtx(t), cfg)
+		must.ErrorIs(t, err, tart.ErrVMNotFound, must.Sprintf("mode %s", mode))
+		must.Less(t, 5*time.Second, time.Since(start))
+	}
+}
