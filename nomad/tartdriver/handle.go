@@ -1,6 +1,7 @@
 package tartdriver
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -89,7 +90,7 @@ func (h *taskHandle) stopWatching() { h.stopOnce.Do(func() { close(h.stopCh) }) 
 
 // watch turns the end of the workload into an ExitResult: the guest command's
 // exit status when there is a command, the VM's end otherwise.
-func (h *taskHandle) watch() {
+func (h *taskHandle) watch(ctx context.Context) {
 	tick := time.NewTicker(watchInterval)
 	defer tick.Stop()
 	var runDone <-chan struct{}
@@ -104,6 +105,8 @@ func (h *taskHandle) watch() {
 		select {
 		case <-h.stopCh:
 			return
+		case <-ctx.Done():
+			return // the plugin is shutting down; a new instance recovers the task
 		case <-runDone:
 			runDone = nil
 		case <-tick.C:

@@ -56,7 +56,7 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 		h.vmGone = true
 	}
 	d.tasks.Set(handle.Config.ID, h)
-	go h.watch()
+	go h.watch(d.ctx)
 	d.logger.Info("recovered task", "task", handle.Config.Name, "vm", st.VMName, "vm_alive", !h.vmGone)
 	return nil
 }

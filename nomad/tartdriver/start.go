@@ -117,7 +117,7 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 		return nil, nil, fmt.Errorf("encoding driver state: %w", err)
 	}
 	d.tasks.Set(cfg.ID, th)
-	go th.watch()
+	go th.watch(d.ctx)
 	d.emit(cfg, fmt.Sprintf("VM %s running at %s", name, ip), map[string]string{"vm": name, "ip": ip})
 	return handle, driverNetwork(cfg, ip), nil
 }
