@@ -3,7 +3,9 @@ package gitlab
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"strconv"
@@ -67,7 +69,42 @@ func JobFromEnv(lookup func(string) (string, bool)) (*Job, error) {
 	if _, err := strconv.ParseUint(j.ID, 10, 64); err != nil {
 		return j, fmt.Errorf("CUSTOM_ENV_CI_JOB_ID %q is not a job number", j.ID)
 	}
+	if path, ok := lookup("JOB_RESPONSE_FILE"); ok && path != "" {
+		if err := j.trustResponse(path); err != nil {
+			return j, err
+		}
+	}
 	return j, nil
+}
+
+// trustResponse takes the job id and the GitLab instance from the job
+// payload GitLab sent (JOB_RESPONSE_FILE), which job variables cannot
+// change: the VM name is built from them, and prepare replaces a VM of the
+// same name, so a job must not be able to name another job's VM.
+func (j *Job) trustResponse(path string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		// Older runners (< 14.1) have no payload file: keep the variables.
+		return nil
+	}
+	var resp struct {
+		ID      json.Number `json:"id"`
+		GitInfo struct {
+			RepoURL string `json:"repo_url"`
+		} `json:"git_info"`
+	}
+	if err := json.Unmarshal(b, &resp); err != nil {
+		return fmt.Errorf("JOB_RESPONSE_FILE %s is not the job payload: %v", path, err)
+	}
+	if id := resp.ID.String(); id != "" {
+		if id != j.ID {
+			return fmt.Errorf("job variable CI_JOB_ID=%s contradicts the job payload (id %s): a job may not override CI_JOB_ID", j.ID, id)
+		}
+	}
+	if u, err := url.Parse(resp.GitInfo.RepoURL); err == nil && u.Host != "" {
+		j.ServerURL = u.Scheme + "://" + u.Host
+	}
+	return nil
 }
 
 // exitCodeVar reads an exit code the runner gives in the environment. The

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -131,4 +133,46 @@ func TestScenarioRunnerKilledOrphanSwept(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// A live job's VM is never swept, even with orphan_age 0 and the executor
+// wrapped in a shell by the admin (the shell is not the owner: the runner
+// behind it is).
+func TestScenarioLiveJobNotSwept(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	settings := h.settings(`orphan_age = "0s"`)
+	r := h.runner(settings)
+	wrapper := filepath.Join(t.TempDir(), "wrapped-executor")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\n\""+h.executor+"\" \"$@\"\nexit $?\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r.Executor = wrapper
+
+	long := newJob(`echo "long-job-running-$((3*3))"`, "sleep 3", "echo long job survived")
+	started := make(chan struct{})
+	var once sync.Once
+	long.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "long-job-running-9") {
+			once.Do(func() { close(started) })
+		}
+	})
+	var longRes *harness.Result
+	done := make(chan struct{})
+	go func() { defer close(done); longRes = h.run(r, long) }()
+	select {
+	case <-started:
+	case <-time.After(60 * time.Second):
+		t.Fatal("long job did not start")
+	}
+	// Another job's prepare sweeps while the long job runs.
+	other := h.run(r, newJob("echo other"))
+	<-done
+	if other.Status != "success" || longRes.Status != "success" {
+		t.Fatalf("other %s, long %s; long log:\n%s\nother log:\n%s", other.Status, longRes.Status, longRes.Log, other.Log)
+	}
+	if strings.Contains(other.Log, "Deleted orphaned VM") {
+		t.Errorf("a live job's VM was swept:\n%s", other.Log)
+	}
+	mustContain(t, longRes.Log, "long job survived")
 }

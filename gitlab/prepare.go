@@ -72,7 +72,7 @@ func (st *Stage) Prepare(ctx context.Context) error {
 			return fmt.Errorf("host cache dir: %w", err)
 		}
 	}
-	owner := os.Getppid()
+	owner := ownerProcess()
 	ownerStart, _ := processStart(owner)
 	rec := &Record{VM: st.VM, JobID: st.Job.ID, Created: time.Now().UTC(), OwnerPID: owner, OwnerStart: ownerStart, Image: image, JobDir: p.JobDir}
 	if err := saveRecord(s.StateDir, rec); err != nil {

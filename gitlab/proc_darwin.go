@@ -1,6 +1,7 @@
 package gitlab
 
 import (
+	"bytes"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -15,4 +16,31 @@ func processStart(pid int) (string, bool) {
 	}
 	t := kp.Proc.P_starttime
 	return strconv.FormatInt(int64(t.Sec), 10) + "." + strconv.FormatInt(int64(t.Usec), 10), true
+}
+
+// processInfo returns the command name and parent PID of pid.
+func processInfo(pid int) (comm string, ppid int, ok bool) {
+	kp, err := unix.SysctlKinfoProc("kern.proc.pid", pid)
+	if err != nil {
+		return "", 0, false
+	}
+	c := kp.Proc.P_comm[:]
+	if i := bytes.IndexByte(c, 0); i >= 0 {
+		c = c[:i]
+	}
+	return string(c), int(kp.Eproc.Ppid), true
+}
+
+// processExe is the path of pid's executable (for a script: its
+// interpreter), from kern.procargs2: argc, then the exec path.
+func processExe(pid int) string {
+	b, err := unix.SysctlRaw("kern.procargs2", pid)
+	if err != nil || len(b) < 5 {
+		return ""
+	}
+	b = b[4:]
+	if i := bytes.IndexByte(b, 0); i >= 0 {
+		b = b[:i]
+	}
+	return string(b)
 }

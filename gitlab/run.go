@@ -25,9 +25,13 @@ const vmWatchInterval = 500 * time.Millisecond
 // cleanup.
 func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	s := st.Settings
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	sigs := st.Signals
+	if sigs == nil {
+		ch := make(chan os.Signal, 4)
+		signal.Notify(ch, syscall.SIGTERM, syscall.SIGINT)
+		defer signal.Stop(ch)
+		sigs = ch
+	}
 
 	rec, err := loadRecord(s.StateDir, st.VM)
 	if err != nil {
@@ -58,6 +62,14 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 		return fmt.Errorf("%w: connecting for %s: %v", ErrGuestLost, stageName, err)
 	}
 	defer tr.Close()
+
+	// Canceled before the script started: do not start it.
+	select {
+	case sig := <-sigs:
+		_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Canceled = true })
+		return fmt.Errorf("received %v before %s started: not starting it", sig, stageName)
+	default:
+	}
 
 	fwd := make(chan os.Signal, 4)
 	var mu sync.Mutex

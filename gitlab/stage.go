@@ -30,6 +30,9 @@ type Stage struct {
 	Stdout    io.Writer
 	Stderr    io.Writer
 	Overrides []Override
+	// Signals delivers the runner's SIGTERM (and SIGINT); run forwards
+	// them to the guest.
+	Signals <-chan os.Signal
 }
 
 // Main runs one stage: args are the binary's arguments after its name
@@ -52,6 +55,13 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, DriverName, Version)
 		return 0
 	}
+	// The runner sends SIGTERM to the whole process group on cancel and
+	// timeout, possibly right as the stage starts: catch it from the first
+	// moment (the default action would kill the stage mid-step).
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+
 	stageName := args[0]
 	job, jobErr := JobFromEnv(osLookup)
 	fail := func(err error) int {
@@ -92,11 +102,21 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 
-	// The runner sends SIGTERM to the whole process group on cancel and
-	// timeout. Stages other than run finish their current step and leave;
-	// run forwards it to the guest (run.go).
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
+	// Stages other than run stop their current step and leave; run
+	// forwards the signal to the guest (run.go).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if stageName != "run" {
+		go func() {
+			select {
+			case sig := <-sigs:
+				log.Printf("Received %v: stopping %s", sig, stageName)
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
+	}
+	st.Signals = sigs
 
 	switch stageName {
 	case "config":
@@ -104,11 +124,10 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "prepare":
 		err = st.Prepare(ctx)
 	case "run":
-		stop() // run handles signals itself
 		if len(rest) != 2 {
 			return fail(fmt.Errorf("run needs <script path> <stage name> after its flags, got %q", rest))
 		}
-		err = st.Run(context.Background(), rest[0], rest[1])
+		err = st.Run(ctx, rest[0], rest[1])
 	case "cleanup":
 		err = st.Cleanup(ctx)
 	}

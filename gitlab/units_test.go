@@ -350,3 +350,37 @@ func TestSetOptionsAlwaysRandomMAC(t *testing.T) {
 		t.Errorf("%+v", o)
 	}
 }
+
+func TestProcessInfo(t *testing.T) {
+	comm, ppid, ok := processInfo(os.Getpid())
+	if !ok || ppid != os.Getppid() || comm == "" {
+		t.Errorf("processInfo(self) = %q %d %v", comm, ppid, ok)
+	}
+	if _, _, ok := processInfo(1 << 30); ok {
+		t.Errorf("processInfo of a missing pid succeeded")
+	}
+}
+
+func TestJobPayloadIsTrustedOverVariables(t *testing.T) {
+	dir := t.TempDir()
+	resp := filepath.Join(dir, "response.json")
+	write := func(body string) {
+		if err := os.WriteFile(resp, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := map[string]string{"CUSTOM_ENV_CI_JOB_ID": "77", "CUSTOM_ENV_CI_SERVER_URL": "https://spoofed.example.org", "JOB_RESPONSE_FILE": resp}
+	write(`{"id": 77, "git_info": {"repo_url": "https://gitlab-ci-token:secret@gitlab.example.com/group/p.git"}}`)
+	j, err := JobFromEnv(envOf(env))
+	if err != nil || j.ServerURL != "https://gitlab.example.com" {
+		t.Fatalf("server from payload: %q %v", j.ServerURL, err)
+	}
+	write(`{"id": 78}`)
+	if _, err := JobFromEnv(envOf(env)); err == nil || !strings.Contains(err.Error(), "may not override CI_JOB_ID") {
+		t.Fatalf("overridden job id: %v", err)
+	}
+	write(`not json`)
+	if _, err := JobFromEnv(envOf(env)); err == nil {
+		t.Fatalf("garbage payload accepted")
+	}
+}
