@@ -126,6 +126,21 @@ func TestBadFlagValues(t *testing.T) {
 		_, err := slots.New(t.TempDir(), map[slots.Kind]int{slots.KindMacOS: -2})
 		must.ErrorIs(t, err, slots.ErrBadLimit)
 	})
+	// Values only tart itself can judge: its error comes back whole and
+	// classified, the VM does not start.
+	t.Run("disk shrink", func(t *testing.T) {
+		err := fails(t, "shrink disk", func(ctx context.Context) error { return c.Set(ctx, "vm", tart.SetOptions{DiskSizeGB: 1}) })
+		var te *tart.Error
+		must.True(t, errors.As(err, &te), must.Sprintf("a tart failure, got %T", err))
+		must.StrContains(t, te.Stderr, "should be larger than the current disk size")
+	})
+	t.Run("share of a missing directory", func(t *testing.T) {
+		missing := filepath.Join(t.TempDir(), "missing")
+		err := fails(t, "run with missing share", runWith(c, tart.RunOptions{NoGraphics: true, Dirs: []tart.Share{{Name: "m", Path: missing}}}))
+		var te *tart.Error
+		must.True(t, errors.As(err, &te), must.Sprintf("a tart failure, got %T", err))
+		must.StrContains(t, te.Stderr, "no such file")
+	})
 	// Nothing above may have started the VM.
 	must.EqOp(t, tart.StateStopped, w.vmState("vm"))
 }

@@ -1,6 +1,7 @@
 package foundation
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -56,4 +57,42 @@ func TestKilledTartRunFreesVMLockAndSlot(t *testing.T) {
 	}
 	// The VM lock really is free: the same VM starts again.
 	w.mustRun("vm-a", tart.RunOptions{NoGraphics: true, ExtraFiles: []*os.File{next.File()}})
+}
+
+// With slots in front of tart, a third macOS job waits instead of hitting
+// tart's limit error: its Acquire names the two VMs and their tart run
+// PIDs, and it gets a slot as soon as one VM stops.
+func TestSlotsMakeTheThirdMacOSJobWait(t *testing.T) {
+	w := newWorld(t)
+	pool, err := slots.New(filepath.Join(t.TempDir(), "slots"), nil)
+	must.NoError(t, err)
+	start := func(name string, slot *slots.Slot) *tart.RunHandle {
+		t.Helper()
+		h := w.mustRun(name, tart.RunOptions{NoGraphics: true, ExtraFiles: []*os.File{slot.File()}})
+		must.NoError(t, slot.SetPID(h.PID))
+		must.NoError(t, slot.Release())
+		return h
+	}
+	pids := map[string]int{}
+	for _, name := range []string{"job-1", "job-2"} {
+		w.clone(macImage, name)
+		slot, err := pool.Acquire(ctxFor(t, callTimeout), slots.KindMacOS, slots.Holder{Owner: "e2e " + name, VM: name})
+		must.NoError(t, err)
+		pids[name] = start(name, slot).PID
+	}
+	w.clone(macImage, "job-3")
+
+	_, err = pool.Acquire(ctxFor(t, 300*time.Millisecond), slots.KindMacOS, slots.Holder{Owner: "e2e job-3", VM: "job-3"})
+	var busy *slots.BusyError
+	must.True(t, errors.As(err, &busy), must.Sprintf("want a BusyError, got %v", err))
+	must.ErrorIs(t, err, context.DeadlineExceeded)
+	must.Len(t, 2, busy.Holders)
+	for _, h := range busy.Holders {
+		must.EqOp(t, pids[h.VM], h.PID, must.Sprintf("holder %s", h))
+	}
+
+	must.NoError(t, w.client.Stop(ctxFor(t, callTimeout), "job-1", 5*time.Second))
+	slot, err := pool.Acquire(ctxFor(t, callTimeout), slots.KindMacOS, slots.Holder{Owner: "e2e job-3", VM: "job-3"})
+	must.NoError(t, err, must.Sprint("a stopped VM hands its slot on"))
+	start("job-3", slot) // and tart has room for it: no limit error
 }

@@ -1,14 +1,41 @@
 package foundation
 
 import (
+	"fmt"
 	"os"
+	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/tartanhq/tartan/internal/testenv"
 )
 
 func TestMain(m *testing.M) {
+	before := runtime.NumGoroutine()
 	code := m.Run()
 	testenv.Cleanup()
+	if code == 0 {
+		if leaked := goroutinesLeftAbove(before, 10*time.Second); leaked != "" {
+			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests:\n%s\n", leaked)
+			code = 1
+		}
+	}
 	os.Exit(code)
+}
+
+// goroutinesLeftAbove waits up to d for the goroutine count to come back to
+// base (transport and tart-run waiters end shortly after their VM) and
+// returns the stacks of any that stay.
+func goroutinesLeftAbove(base int, d time.Duration) string {
+	deadline := time.Now().Add(d)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			stacks := string(buf[:runtime.Stack(buf, true)])
+			return strings.TrimSpace(stacks)
+		}
+		time.Sleep(20 * time.Millisecond) // no event to wait on: polling the runtime
+	}
+	return ""
 }
