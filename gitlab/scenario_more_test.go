@@ -128,3 +128,61 @@ func TestScenarioPerJobBuildsDir(t *testing.T) {
 		t.Errorf("per-job host dir not removed at cleanup: %v", err)
 	}
 }
+
+// A script that ignores SIGTERM: the run stage gives up after cancel_grace,
+// well within the runner's graceful timeout, and cleanup still works.
+func TestScenarioCancelIgnoredByScript(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	r := h.runner(h.settings(`cancel_grace = "2s"`))
+	job := newJob(`trap '' TERM`, `echo "stubborn-$((2+2))"`, "sleep 60")
+	job.AfterScript = []string{"echo after $CI_JOB_STATUS"}
+	job.CancelWhenLog = "stubborn-4"
+	res := h.run(r, job)
+	if res.Status != "canceled" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	b := res.Stage("run:build_script")
+	if len(b) != 1 || b[0].Abandoned || b[0].Duration > 12*time.Second {
+		t.Fatalf("build_script %+v: want it to end on its own within cancel_grace", b)
+	}
+	mustContain(t, res.Log, "did not stop after SIGTERM within 2.0s (cancel_grace)", "after canceled")
+}
+
+// A job canceled while it waits for a VM slot stops waiting at once.
+func TestScenarioCancelWhileWaitingForSlot(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	r := h.runner(h.settings(`macos_limit = 1`))
+	holder := newJob(`echo "holding-slot-$((1+1))"`, "sleep 4")
+	holding := make(chan struct{})
+	var once sync.Once
+	holder.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "holding-slot-2") {
+			once.Do(func() { close(holding) })
+		}
+	})
+	done := make(chan struct{})
+	go func() { defer close(done); h.run(r, holder) }()
+	select {
+	case <-holding:
+	case <-time.After(60 * time.Second):
+		t.Fatal("holder did not start")
+	}
+	waiter := newJob("echo never runs")
+	waiter.CancelWhenLog = "Waiting for a free macos VM slot"
+	start := time.Now()
+	res := h.run(r, waiter)
+	<-done
+	if res.Status != "canceled" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("canceling a waiting job took %s", took)
+	}
+	p := res.Stage("prepare")
+	if len(p) != 1 || p[0].Abandoned {
+		t.Errorf("prepare %+v", p)
+	}
+	mustContain(t, res.Log, "stopping prepare")
+}
