@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
 	"runtime"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -73,6 +75,11 @@ func (b bootLog) event(format string, args ...any) {
 func cmdRun(e *env, p *parsed) error {
 	runtime.LockOSThread() // the guest's Pdeathsig is tied to the spawning thread
 	keepInheritedFilesToSelf()
+	// Signals are caught before the PID lock makes the VM visible as running:
+	// Go drops an un-notified SIGUSR1/SIGUSR2, and a stop must never be lost.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
+	defer signal.Stop(sigs)
 	name := p.args[0]
 	d := e.home.vm(name)
 	// validate(): errors here print "Error: ..." and exit 1, even not-found.
@@ -155,7 +162,7 @@ func cmdRun(e *env, p *parsed) error {
 	_ = os.WriteFile(d.runPath(), b, 0o644)
 	gl.unlock()
 	log.event("started pid=%d ip=%s", os.Getpid(), res.ip)
-	return vm.loop()
+	return vm.loop(sigs)
 }
 
 // runningVMs lists the other running local VMs, sorted by name. It skips

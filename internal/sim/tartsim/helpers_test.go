@@ -21,6 +21,11 @@ import (
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if code == 0 {
+		// Guests of SIGKILLed runs die asynchronously (Pdeathsig): allow them a bounded moment.
+		deadline := time.Now().Add(10 * time.Second)
+		for len(simProcesses()) > 0 && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 		if leftovers := simProcesses(); len(leftovers) > 0 {
 			fmt.Fprintf(os.Stderr, "leaked tart-sim processes: %v\n", leftovers)
 			code = 1

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -139,11 +138,8 @@ func (vm *simVM) guestConfig() guestsim.Config {
 }
 
 // loop runs the VM until a signal, the guest's shutdown or a fault ends it.
-func (vm *simVM) loop() error {
+func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	e := vm.e
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGUSR1, syscall.SIGUSR2)
-	defer signal.Stop(sigs)
 
 	if vm.resumed {
 		fmt.Fprintln(e.stdout, "restoring VM state from a snapshot...")
