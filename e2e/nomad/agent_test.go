@@ -336,6 +336,18 @@ func (a *agent) waitLog(allocID, task, stream, want string, timeout time.Duratio
 	return got
 }
 
+// waitAgentLog waits for the agent log (which carries the plugin's log) to
+// mention want.
+func (a *agent) waitAgentLog(want string, timeout time.Duration) {
+	a.t.Helper()
+	if !poll(timeout, func() bool {
+		b, _ := os.ReadFile(a.logPath)
+		return strings.Contains(string(b), want)
+	}) {
+		a.t.Fatalf("agent log never mentioned %q\n%s", want, a.logTail(40))
+	}
+}
+
 // nomadCLI runs the nomad binary against this agent.
 func (a *agent) nomadCLI(nomadBin string, timeout time.Duration, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)

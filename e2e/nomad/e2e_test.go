@@ -218,6 +218,7 @@ func TestE2E_PluginCrashReattaches(t *testing.T) {
 	}
 	before := assertTicksOnce(t, a.logs(al.ID, "t", "stdout"))
 	a.waitLog(al.ID, "t", "stdout", fmt.Sprintf("tick %d\n", before+5), 30*time.Second)
+	a.waitAgentLog("recovered task", 30*time.Second)
 	cur, _, err := a.client.Allocations().Info(al.ID, nil)
 	must(t, err)
 	if cur.ClientStatus != "running" {
@@ -269,6 +270,7 @@ func TestE2E_ClientRestartRecovers(t *testing.T) {
 	}
 	before := assertTicksOnce(t, a.waitLog(al.ID, "t", "stdout", "tick", 30*time.Second))
 	a.waitLog(al.ID, "t", "stdout", fmt.Sprintf("tick %d\n", before+5), 30*time.Second)
+	a.waitAgentLog("recovered task", 30*time.Second)
 	cur, _, err := a.client.Allocations().Info(al.ID, nil)
 	must(t, err)
 	noRestarts(t, cur)
