@@ -196,7 +196,11 @@ func cmdSim(e *env, p *parsed) error {
 	if kind == "crash" { // tart run itself dies; the kernel drops its locks
 		return syscall.Kill(pid, syscall.SIGKILL)
 	}
-	c, err := net.DialTimeout("unix", simSocketPath(d.path), 5*time.Second)
+	sock := simSocketPath(d.path)
+	if ri, err := d.readRunInfo(); err == nil && ri.SimSocket != "" {
+		sock = ri.SimSocket // where that tart run really listens (its TMPDIR may differ)
+	}
+	c, err := net.DialTimeout("unix", sock, 5*time.Second)
 	if err != nil {
 		return failf("tart-sim: cannot reach the tart run process of %q: %v", name, err)
 	}

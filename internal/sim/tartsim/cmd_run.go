@@ -118,6 +118,16 @@ func cmdRun(e *env, p *parsed) error {
 		_ = os.Remove(d.statePath())
 		resumed = false
 	}
+	console, err := openConsole(e, rc)
+	if err != nil {
+		gl.unlock()
+		return err
+	}
+	defer func() {
+		for _, f := range console {
+			f.Close()
+		}
+	}()
 	lockFile, err := pidLock(d)
 	if err != nil {
 		gl.unlock()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,3 +123,24 @@ func TestPathTraversalNames(t *testing.T) {
 		t.Fatal("create escaped vms/")
 	}
 }
+
+func TestConsoleAndVNCAnnouncements(t *testing.T) {
+	s := newSim(t)
+	s.must("clone", linuxImage, "vm")
+	run := s.startRunning("vm", nil, "--serial", "--vnc")
+	eventually(t, 5*time.Second, "serial and VNC lines", func() bool {
+		out := run.out.String()
+		return strings.HasPrefix(out, "Successfully open pty /dev/") && strings.Contains(out, "\nVNC server is running at vnc://127.")
+	})
+	s.must("stop", "vm")
+	run.wait(t, 5*time.Second)
+	s.expect(s.tart("run", "vm", "--serial-path", "/nonexistent/tty"), 1, "Failed to open PTY\n")
+	run = s.startRunning("vm", nil, "--vnc-experimental")
+	eventually(t, 5*time.Second, "experimental VNC line", func() bool {
+		return regexpMatch(`^VNC server is running at vnc://:[a-z]+(-[a-z]+){3}@127\.0\.0\.1:\d+\n`, run.out.String())
+	})
+	s.must("stop", "vm")
+	run.wait(t, 5*time.Second)
+}
+
+func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }

@@ -156,6 +156,9 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	if vm.rc.VNC {
 		vncC = time.After(60 * time.Second) // IP wait bound, like tart's --vnc
 	}
+	if vm.rc.VNCExperimental {
+		vm.announceVNC(experimentalVNCURL())
+	}
 	for {
 		select {
 		case <-bootC:
@@ -232,12 +235,15 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	}
 }
 
-func (vm *simVM) printVNC() {
+func (vm *simVM) printVNC() { vm.announceVNC("vnc://" + vm.ip) }
+
+// announceVNC prints the URL, or "opens" it when a window could be shown.
+func (vm *simVM) announceVNC(url string) {
 	_, ci := vm.e.lookup("CI")
 	if vm.rc.NoGraphics || ci {
-		fmt.Fprintf(vm.e.stdout, "VNC server is running at vnc://%s\n", vm.ip)
+		fmt.Fprintf(vm.e.stdout, "VNC server is running at %s\n", url)
 	} else {
-		fmt.Fprintf(vm.e.stdout, "Opening vnc://%s...\n", vm.ip)
+		fmt.Fprintf(vm.e.stdout, "Opening %s...\n", url)
 	}
 }
 
