@@ -1,6 +1,7 @@
 package tartsim
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -77,23 +78,9 @@ func loadCatalog(e *env) ([]image, error) {
 		if err != nil {
 			return nil, failf("tart-sim: cannot read TART_SIM_CATALOG: %v", err)
 		}
-		var extra []image
-		if strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
-			var wrapped struct {
-				Images []image `json:"images"`
-			}
-			err = json.Unmarshal(b, &wrapped)
-			extra = wrapped.Images
-		} else {
-			err = json.Unmarshal(b, &extra)
-		}
+		extra, err := decodeCatalog(b)
 		if err != nil {
 			return nil, failf("tart-sim: TART_SIM_CATALOG %s is not a valid catalog (see docs/tart-sim.md): %v", p, err)
-		}
-		for _, x := range extra {
-			if x.OS != "" && x.OS != "darwin" && x.OS != "linux" {
-				return nil, failf("tart-sim: TART_SIM_CATALOG image %q: os must be \"darwin\" or \"linux\", not %q", x.Name, x.OS)
-			}
 		}
 		imgs = append(extra, imgs...)
 	}
@@ -118,4 +105,32 @@ func findImage(imgs []image, rn remoteName) *image {
 		}
 	}
 	return nil
+}
+
+// decodeCatalog reads an array of images or {"images": [...]}, rejecting
+// unknown keys (a typo such as "disk" must not silently become a default).
+func decodeCatalog(b []byte) ([]image, error) {
+	var extra []image
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if strings.HasPrefix(strings.TrimSpace(string(b)), "{") {
+		var wrapped struct {
+			Images []image `json:"images"`
+		}
+		if err := dec.Decode(&wrapped); err != nil {
+			return nil, err
+		}
+		extra = wrapped.Images
+	} else if err := dec.Decode(&extra); err != nil {
+		return nil, err
+	}
+	for _, x := range extra {
+		if _, err := parseRemoteName(x.Name); err != nil {
+			return nil, fmt.Errorf("image name %q is not a remote name (host/namespace:tag)", x.Name)
+		}
+		if x.OS != "" && x.OS != "darwin" && x.OS != "linux" {
+			return nil, fmt.Errorf("image %q: os must be \"darwin\" or \"linux\", not %q", x.Name, x.OS)
+		}
+	}
+	return extra, nil
 }
