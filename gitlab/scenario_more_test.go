@@ -87,27 +87,25 @@ func TestScenarioKeepFailedVM(t *testing.T) {
 	}
 }
 
-// When the guest agent dies, later stages fall back to SSH.
+// When the guest agent dies between stages, later stages fall back to SSH.
 func TestScenarioAgentDiesFallsBackToSSH(t *testing.T) {
 	t.Parallel()
 	h := newSimHost(t)
-	job := newJob(`echo "kill-agent-now-$((5*5))"`)
-	job.AfterScript = []string{"echo after_script over $([ -n \"$SSH_CONNECTION\" ] && echo ssh || echo agent)"}
-	var once sync.Once
-	job.Log = writerFunc(func(p []byte) {
-		if strings.Contains(string(p), "kill-agent-now-25") {
-			once.Do(func() {
-				if out, err := h.tart("sim", "fault", vmOf(job), "kill-agent"); err != nil {
-					t.Errorf("tart sim fault: %v\n%s", err, out)
-				}
-			})
+	job := newJob(`echo "build over $([ -n "$SSH_CONNECTION" ] && echo ssh || echo agent)"`)
+	job.AfterScript = []string{`echo "after_script over $([ -n "$SSH_CONNECTION" ] && echo ssh || echo agent)"`}
+	r := h.runner(h.settings())
+	r.BeforeStart = func(stage string) {
+		if stage == "run:after_script" {
+			if out, err := h.tart("sim", "fault", vmOf(job), "kill-agent"); err != nil {
+				t.Errorf("tart sim fault: %v\n%s", err, out)
+			}
 		}
-	})
-	res := h.run(h.runner(h.settings()), job)
+	}
+	res := h.run(r, job)
 	if res.Status != "success" {
 		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
 	}
-	mustContain(t, res.Log, "over the Tart guest agent", "The guest agent does not answer", "after_script over ssh")
+	mustContain(t, res.Log, "over the Tart guest agent", "build over agent", "The guest agent does not answer", "after_script over ssh")
 }
 
 // host_builds_dir = "per-job": a fresh host dir per job, not shared, removed

@@ -51,6 +51,9 @@ type Runner struct {
 	// OnStart, if set, is called with each executor process as it starts
 	// (tests use it to find processes left behind by a killed runner).
 	OnStart func(stage string, pid int)
+	// BeforeStart, if set, is called before each executor process starts
+	// (tests inject faults between stages with it).
+	BeforeStart func(stage string)
 }
 
 // The runner's fixed exit codes (given to the executor in the environment).
@@ -455,6 +458,9 @@ func (jr *run) exitCodeFile() string { return filepath.Join(jr.tmp, "build_exit_
 func (jr *run) exec(ctx context.Context, stage string, args []string, timeout time.Duration, stdout, stderr io.Writer, extraEnv map[string]string) outcome {
 	argv := append([]string{jr.r.Executor}, args...)
 	_ = os.Remove(jr.exitCodeFile())
+	if jr.r.BeforeStart != nil {
+		jr.r.BeforeStart(stage)
+	}
 	var started func(int)
 	if jr.r.OnStart != nil {
 		started = func(pid int) { jr.r.OnStart(stage, pid) }
