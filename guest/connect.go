@@ -42,6 +42,7 @@ type Config struct {
 	// BootWait is how long Connect waits for a booting guest to answer
 	// (agent or SSH). Default SSH.RetryUntil; 0 with both 0 = one attempt.
 	BootWait time.Duration
+	// SSH.Logf (if set) also receives Connect's "not ready, retrying" lines.
 	// AgentProbeTimeout bounds one agent probe (tart itself waits about
 	// 10 s for an absent agent). Default 15s.
 	AgentProbeTimeout time.Duration
@@ -93,6 +94,9 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
 			return nil, c.giveUp(attempt)
+		}
+		if cfg.SSH.Logf != nil {
+			cfg.SSH.Logf("guest: %s not ready yet (%s), retrying in %s", c.target(), c.causes(), min(wait, remaining).Round(time.Millisecond))
 		}
 		timer := time.NewTimer(min(wait, remaining))
 		select {

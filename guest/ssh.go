@@ -130,11 +130,31 @@ func (s *SSH) newSession() (*ssh.Session, error) {
 		return nil, ErrClosed
 	default:
 	}
-	sess, err := s.client.NewSession()
-	if err != nil {
-		return nil, s.lostError(err)
+	type opened struct {
+		sess *ssh.Session
+		err  error
 	}
-	return sess, nil
+	// x/crypto can block forever opening a channel on a connection that
+	// is dying (the open races the teardown), so never wait past the loss.
+	ch := make(chan opened, 1)
+	go func() {
+		sess, err := s.client.NewSession()
+		ch <- opened{sess, err}
+	}()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, s.lostError(o.err)
+		}
+		return o.sess, nil
+	case <-s.lost:
+		go func() {
+			if o := <-ch; o.sess != nil {
+				_ = o.sess.Close()
+			}
+		}()
+		return nil, s.lostError(errors.New("connection lost while opening a session"))
+	}
 }
 
 // Run implements Transport.
@@ -218,7 +238,17 @@ func (s *SSH) runLine(ctx context.Context, p plan, cmd Command) (Result, error) 
 			s.killRemote(p, "KILL")
 		}
 		_ = sess.Close()
-		<-waited
+		t := time.NewTimer(s.cfg.DialTimeout)
+		defer t.Stop()
+		select {
+		case <-waited:
+		case <-t.C:
+			// The guest does not even close a session it was told to
+			// close: the connection is unusable, end it (bounded wait).
+			s.markLost(errors.New("the guest did not close a cancelled session"))
+			_ = s.client.Close()
+			<-waited
+		}
 		return Result{}, fmt.Errorf("guest: command cancelled: %w", ctx.Err())
 	}
 	return s.result(err)

@@ -82,19 +82,22 @@ func (v simVM) simulator(t *testing.T, args ...string) {
 }
 
 func TestAgentTransportOnVM(t *testing.T) {
-	vm := startVM(t, nil)
+	shared := t.TempDir()
+	vm := startVM(t, nil,
+		tart.Share{Name: "work", Path: shared},
+		tart.Share{Name: "ro", Path: t.TempDir(), ReadOnly: true})
 	tr := vm.connect(t, ModeAgent)
 	_, isAgent := tr.(*Agent)
 	must.True(t, isAgent)
 	testTransport(t, transportCase{tr: tr, signalNameKnown: false})
+	testShares(t, tr, shared)
 }
 
 func TestSSHTransportOnVM(t *testing.T) {
 	shared := t.TempDir()
-	readOnly := t.TempDir()
 	vm := startVM(t, nil,
 		tart.Share{Name: "work", Path: shared},
-		tart.Share{Name: "ro", Path: readOnly, ReadOnly: true})
+		tart.Share{Name: "ro", Path: t.TempDir(), ReadOnly: true})
 	tr := vm.connect(t, ModeSSH)
 	_, isSSH := tr.(*SSH)
 	must.True(t, isSSH)
