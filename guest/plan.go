@@ -145,6 +145,12 @@ func quoteArgv(argv []string) string {
 	return strings.Join(q, " ")
 }
 
+// viaLoginShell is what an SSH exec request carries: sshd hands it to the
+// user's login shell (zsh on macOS, bash, sh...), which only has to
+// understand one exec of /bin/sh with a single-quoted argument; every
+// line of a plan is then parsed by /bin/sh alone.
+func viaLoginShell(line string) string { return "exec /bin/sh -c " + quote(line) }
+
 // killLine sends sig (a name such as "TERM") to the process group recorded
 // in pidFile, or to the process alone when it leads no group.
 func killLine(pidFile, sig string) string {

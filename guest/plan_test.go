@@ -184,3 +184,18 @@ func TestParseMode(t *testing.T) {
 	_, err := ParseMode("telnet")
 	must.ErrorIs(t, err, ErrInvalidInput)
 }
+
+func TestViaLoginShell(t *testing.T) {
+	must.Eq(t, `exec /bin/sh -c 'exec '\''true'\'''`, viaLoginShell(`exec 'true'`))
+	// Every login shell we may meet runs it to the same effect.
+	line := `printf '%s|' "$0" 'it'\''s' "$((1+1))"`
+	for _, shell := range []string{"sh", "dash", "bash", "zsh"} {
+		path, err := exec.LookPath(shell)
+		if err != nil {
+			continue
+		}
+		out, err := exec.Command(path, "-c", viaLoginShell(line)).CombinedOutput()
+		must.NoError(t, err)
+		must.Eq(t, "/bin/sh|it's|2|", string(out), must.Sprint(shell))
+	}
+}

@@ -193,7 +193,7 @@ func (s *SSH) runLine(ctx context.Context, p plan, cmd Command) (Result, error) 
 	if err != nil {
 		return Result{}, err
 	}
-	if err := sess.Start(p.line); err != nil {
+	if err := sess.Start(viaLoginShell(p.line)); err != nil {
 		return Result{}, s.lostError(err)
 	}
 	done := make(chan struct{})
@@ -306,7 +306,7 @@ func (s *SSH) forwardSignals(sess *ssh.Session, p plan, sigs <-chan os.Signal, d
 func (s *SSH) killRemote(p plan, sig string) {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DialTimeout)
 	defer cancel()
-	_ = s.helper(ctx, "signal "+sig, "/bin/sh -c "+quote(killLine(p.pidFile(), sig)), nil)
+	_ = s.helper(ctx, "signal "+sig, killLine(p.pidFile(), sig), nil)
 }
 
 // cleanup removes the command's private directory, best effort and bounded.
