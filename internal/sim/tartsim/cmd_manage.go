@@ -141,11 +141,9 @@ func copyData(in, out *os.File, size int64) error {
 			if errors.Is(err, syscall.ENXIO) { // only holes remain
 				return nil
 			}
-			// Filesystem without SEEK_DATA: plain copy.
-			_, _ = in.Seek(0, io.SeekStart)
-			_, _ = out.Seek(0, io.SeekStart)
-			_, err = io.Copy(out, in)
-			return err
+			// Filesystem without SEEK_DATA: never write the holes out (a
+			// 50 GB image would fill the disk); copy only non-zero blocks.
+			return copyNonZero(in, out, off, size)
 		}
 		end, err := in.Seek(start, seekHoleWhence)
 		if err != nil {
@@ -163,6 +161,35 @@ func copyData(in, out *os.File, size int64) error {
 		off = end
 	}
 	return nil
+}
+
+func copyNonZero(in, out *os.File, off, size int64) error {
+	buf := make([]byte, 1<<20)
+	for off < size {
+		n, err := in.ReadAt(buf, off)
+		if n > 0 && !allZero(buf[:n]) {
+			if _, werr := out.WriteAt(buf[:n], off); werr != nil {
+				return werr
+			}
+		}
+		off += int64(n)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func copyTree(src, dst string) error {
