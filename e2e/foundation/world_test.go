@@ -2,6 +2,7 @@ package foundation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -141,7 +142,7 @@ func (w *world) cleanup() {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := w.client.Stop(ctx, h.Name, 5*time.Second); err != nil {
+		if err := w.client.Stop(ctx, h.Name, 5*time.Second); err != nil && !errors.Is(err, tart.ErrNotRunning) {
 			w.tb.Logf("cleanup: stop %s: %v", h.Name, err)
 		}
 		cancel()
