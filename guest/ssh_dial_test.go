@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -285,4 +286,26 @@ func (p *freezingProxy) close() {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+}
+
+func TestDialRetryLogsCarryNoSecret(t *testing.T) {
+	noLeaks(t)
+	const password = "pw-Zq8-s3cret"
+	g := startGuest(t, func(c *guestsim.Config) { c.SSHDelay = 600 * time.Millisecond; c.Password = password })
+	var mu sync.Mutex
+	var lines []string
+	cfg := g.ssh
+	cfg.Logf = func(f string, args ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		lines = append(lines, fmt.Sprintf(f, args...))
+	}
+	s := dial(t, cfg)
+	must.NoError(t, s.Close())
+	mu.Lock()
+	defer mu.Unlock()
+	must.SliceNotEmpty(t, lines)
+	for _, l := range lines {
+		must.StrNotContains(t, l, password)
+	}
 }

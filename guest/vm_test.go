@@ -205,3 +205,18 @@ func TestConnectToAMissingVMIsFinal(t *testing.T) {
 		must.Less(t, 5*time.Second, time.Since(start))
 	}
 }
+
+// While a VM boots neither the agent nor sshd answers; once both do, auto
+// mode must still prefer the agent.
+func TestConnectAutoOnABootingVMPicksTheAgent(t *testing.T) {
+	vm := startVM(t, []string{"TART_SIM_SSH_DELAY=1500ms"})
+	var lines []string
+	cfg := vm.config(ModeAuto)
+	cfg.SSH.Logf = func(f string, args ...any) { lines = append(lines, fmt.Sprintf(f, args...)) }
+	tr, err := Connect(runCtx(t), cfg)
+	must.NoError(t, err)
+	t.Cleanup(func() { _ = tr.Close() })
+	_, isAgent := tr.(*Agent)
+	must.True(t, isAgent, must.Sprintf("auto picked %T", tr))
+	must.SliceNotEmpty(t, lines) // it said it was waiting
+}
