@@ -46,6 +46,9 @@ func cmdClone(e *env, p *parsed) error {
 	if e.knobSet("TART_SIM_DISK_FULL") {
 		return failf("%s", diskFullText)
 	}
+	// Auto-prune: a fresh clone of a sparse disk needs up to its apparent size.
+	apparent, allocated := from.sizes()
+	e.reclaimIfNeeded(min(apparent-allocated, int64(p.uint("prune-limit", 100))*1_000_000_000), from.path)
 	gl, err := e.home.globalLock()
 	if err != nil {
 		return failf("%v", err)

@@ -126,6 +126,7 @@ func (e *env) pull(rn remoteName) (*vmDir, error) {
 	if e.knobSet("TART_SIM_DISK_FULL") {
 		return nil, failf("%s", diskFullText)
 	}
+	e.reclaimIfNeeded(int64(img.DiskGB)*1_000_000_000+128<<20, dst.path)
 
 	// Download into tmp/<md5(name)> (where a real pull resumes), then move into place.
 	sum := md5.Sum([]byte(rn.withDigest(digest).String()))

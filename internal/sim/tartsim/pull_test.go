@@ -135,3 +135,35 @@ func TestBadCatalog(t *testing.T) {
 		t.Fatalf("%v", r)
 	}
 }
+
+// With little free space, pull and clone prune least recently used cache
+// entries, unless TART_NO_AUTO_PRUNE is present.
+func TestAutoPrune(t *testing.T) {
+	catalog := filepath.Join(t.TempDir(), "catalog.json")
+	if err := os.WriteFile(catalog, []byte(`[{"name":"r.io/a/one:1","os":"linux","disk_gb":30},
+		{"name":"r.io/a/two:1","os":"linux","disk_gb":30}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := newSim(t, "TART_SIM_CATALOG="+catalog, "TART_SIM_FREE_SPACE_GB=40")
+	s.must("pull", "r.io/a/one:1")
+	// two needs 30 GB + 128 MiB with only 30 GB free: one would be pruned...
+	s.tartEnv([]string{"TART_SIM_FREE_SPACE_GB=30", "TART_NO_AUTO_PRUNE="}, "pull", "r.io/a/two:1")
+	if out := s.must("list", "--source", "oci", "-q"); !strings.Contains(out, "r.io/a/one:1") || !strings.Contains(out, "r.io/a/two:1") {
+		t.Fatalf("TART_NO_AUTO_PRUNE (even empty) must keep the cache: %q", out)
+	}
+	// ...and is, without TART_NO_AUTO_PRUNE.
+	s.must("delete", "r.io/a/two:1")
+	s.tartEnv([]string{"TART_SIM_FREE_SPACE_GB=30"}, "pull", "r.io/a/two:1")
+	if out := s.must("list", "--source", "oci", "-q"); strings.Contains(out, "r.io/a/one:1") || !strings.Contains(out, "r.io/a/two:1") {
+		t.Fatalf("want the least recently used image pruned:\n%s", out)
+	}
+	// A clone needing more than the free space prunes too, but never its source.
+	s.must("pull", "r.io/a/one:1")
+	r := s.tartEnv([]string{"TART_SIM_FREE_SPACE_GB=10"}, "clone", "r.io/a/one:1", "vm")
+	if r.code != 0 {
+		t.Fatalf("clone: %v", r)
+	}
+	if out := s.must("list", "--source", "oci", "-q"); !strings.Contains(out, "r.io/a/one:1") || strings.Contains(out, "r.io/a/two:1") {
+		t.Fatalf("clone auto-prune:\n%s", out)
+	}
+}
