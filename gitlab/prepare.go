@@ -59,6 +59,9 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	_ = removeJobState(s.StateDir, st.VM)
 
 	p := st.paths()
+	if err := ensureSharedDir(filepath.Dir(p.JobDir)); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(p.JobDir, 0o700); err != nil {
 		return fmt.Errorf("job dir: %w", err)
 	}

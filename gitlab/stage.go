@@ -94,8 +94,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	// tart gets a stable TMPDIR: the runner's per-job one is deleted after
 	// cleanup while `tart run` outlives the stage that started it.
 	tartTmp := filepath.Join(s.StateDir, "tmp")
-	if err := os.MkdirAll(tartTmp, 0o700); err != nil {
-		return fail(fmt.Errorf("state_dir: %w", err))
+	if err := ensureSharedDir(tartTmp); err != nil {
+		return fail(err)
 	}
 	st.Tart, err = tart.New(tart.Options{Binary: s.TartBinary, Home: s.TartHome, NoAutoPrune: !s.AutoPrune, Env: []string{"CI=1", "TMPDIR=" + tartTmp}})
 	if err != nil {

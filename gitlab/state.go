@@ -49,8 +49,8 @@ func jobDir(stateDir, vm string) string {
 // saveRecord writes r atomically (rename), so a reader never sees half a file.
 func saveRecord(stateDir string, r *Record) error {
 	dir := filepath.Join(stateDir, "vms")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("state dir: %w", err)
+	if err := ensureSharedDir(dir); err != nil {
+		return err
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -126,4 +126,26 @@ func ownerAlive(r *Record) bool {
 	}
 	start, ok := processStart(r.OwnerPID)
 	return !ok || start == r.OwnerStart
+}
+
+// ensureSharedDir creates dir (and missing parents) world-writable and
+// sticky, like /tmp: runners of several users on one host share the state
+// dir, and none can remove another's files. An existing dir is left as is.
+func ensureSharedDir(dir string) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	parent := filepath.Dir(dir)
+	if parent != dir {
+		if err := ensureSharedDir(parent); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o777); err != nil && !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("state dir: %w (state_dir must be writable by the runner)", err)
+	}
+	// Mkdir's mode is cut by the umask; set it exactly (best effort when
+	// another user created it in between).
+	_ = os.Chmod(dir, os.ModeSticky|0o777)
+	return nil
 }

@@ -384,3 +384,16 @@ func TestJobPayloadIsTrustedOverVariables(t *testing.T) {
 		t.Fatalf("garbage payload accepted")
 	}
 }
+
+func TestEnsureSharedDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	if err := ensureSharedDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		st, err := os.Stat(d)
+		if err != nil || st.Mode()&os.ModeSticky == 0 || st.Mode().Perm() != 0o777 {
+			t.Errorf("%s: %v %v", d, st.Mode(), err)
+		}
+	}
+}
