@@ -185,19 +185,22 @@ func imageCached(ctx context.Context, c *tart.Client, image string) (bool, error
 	return false, nil
 }
 
+const progressStep = 25
+
 func lastPathElem(s string) string { return s[strings.LastIndex(s, "/")+1:] }
 
 // progress turns tart's progress lines into task events, at most one per
-// 10 % step so a 40 GB pull does not flood the event list.
+// 25 % step: Nomad keeps only the last 10 events of a task, and the pull
+// must not push the interesting ones out.
 func (d *Driver) progress(cfg *drivers.TaskConfig, what string) func(string) {
-	last := -10
+	last := -progressStep
 	return func(line string) {
 		line = strings.TrimSpace(line)
 		pct, err := strconv.Atoi(strings.TrimSuffix(line, "%"))
 		if err != nil || !strings.HasSuffix(line, "%") {
 			return
 		}
-		if pct >= last+10 || (pct == 100 && last != 100) {
+		if pct >= last+progressStep || (pct == 100 && last != 100) {
 			last = pct
 			d.emit(cfg, fmt.Sprintf("%s: %d%%", what, pct), nil)
 		}
