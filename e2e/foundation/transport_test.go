@@ -2,6 +2,8 @@ package foundation
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,6 +71,28 @@ func TestGuestCommandsOverEachTransport(t *testing.T) {
 				must.EqOp(t, "it's a \"value\" with $pecial chars\n", out.String())
 			})
 
+			t.Run("environment never on a command line", func(t *testing.T) {
+				secret := fmt.Sprintf("s3cret-%d-%s", time.Now().UnixNano(), mode)
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				out := newWatch("ready")
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					_, _ = tr.Run(ctx, guest.Command{
+						Script: "echo ready; exec sleep 60", Env: map[string]string{"TOKEN": secret}, Stdout: out,
+					})
+				}()
+				select {
+				case <-out.seen:
+				case <-time.After(callTimeout):
+					t.Fatal("command never printed ready")
+				}
+				must.SliceEmpty(t, cmdlinesContaining(secret), must.Sprint("a secret env value is visible in ps"))
+				cancel()
+				<-done
+			})
+
 			t.Run("stdin", func(t *testing.T) {
 				var out bytes.Buffer
 				res, err := tr.Run(ctxFor(t, callTimeout), guest.Command{
@@ -118,6 +142,37 @@ func TestGuestCommandsOverEachTransport(t *testing.T) {
 				must.NoError(t, err)
 				must.EqOp(t, 0, res.ExitCode)
 				must.EqOp(t, "45 123", strings.TrimSpace(out.String()))
+			})
+
+			t.Run("pty resize", func(t *testing.T) {
+				out := newWatch("ready")
+				resize := make(chan guest.WindowSize, 1)
+				done := make(chan struct{})
+				var res guest.Result
+				var err error
+				go func() {
+					defer close(done)
+					res, err = tr.Run(ctxFor(t, callTimeout), guest.Command{
+						Script: "trap 'stty size; exit 0' WINCH; echo ready; while :; do sleep 0.05; done",
+						Stdout: out, PTY: &guest.PTY{Cols: 80, Rows: 24, Resize: resize},
+					})
+				}()
+				select {
+				case <-out.seen:
+				case <-done:
+					t.Fatalf("command ended before the resize: %v", err)
+				case <-time.After(callTimeout):
+					t.Fatal("command never printed ready")
+				}
+				resize <- guest.WindowSize{Cols: 91, Rows: 33}
+				select {
+				case <-done:
+				case <-time.After(callTimeout):
+					t.Fatal("the resize never reached the guest")
+				}
+				must.NoError(t, err)
+				must.EqOp(t, 0, res.ExitCode)
+				must.StrContains(t, out.String(), "33 91")
 			})
 
 			t.Run("read-only share", func(t *testing.T) {
@@ -170,6 +225,12 @@ type watch struct {
 
 func newWatch(want string) *watch { return &watch{want: want, seen: make(chan struct{})} }
 
+func (w *watch) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
 func (w *watch) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -178,4 +239,21 @@ func (w *watch) Write(p []byte) (int, error) {
 		w.once.Do(func() { close(w.seen) })
 	}
 	return len(p), nil
+}
+
+// cmdlinesContaining lists the command lines of all processes on the host
+// that contain s (Linux /proc; nil elsewhere).
+func cmdlinesContaining(s string) []string {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			out = append(out, e.Name()+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	return out
 }
