@@ -108,7 +108,17 @@ func (a *Agent) CopyFile(ctx context.Context, r io.Reader, guestPath string, mod
 	if err != nil {
 		return err
 	}
-	return a.helperCtx(ctx, "copy to "+guestPath, []string{"/bin/sh", "-c", line}, r)
+	// Bounded by ctx only: a large file may take longer than HelperTimeout.
+	op := "copy to " + guestPath
+	var stderr tailBuffer
+	res, err := a.exec(ctx, agentCall{argv: []string{"/bin/sh", "-c", line}, stdin: r, stderr: &stderr})
+	if err != nil {
+		return fmt.Errorf("guest: %s: %w", op, err)
+	}
+	if res.ExitCode != 0 {
+		return &CommandError{Op: op, ExitCode: res.ExitCode, Stderr: stderr.lastLine()}
+	}
+	return nil
 }
 
 type agentCall struct {
