@@ -32,6 +32,21 @@ func runHelper(mode string) int {
 		fmt.Println("ready")
 		_, _ = bufio.NewReader(os.Stdin).ReadString('\n') // EOF or a line ends the hold
 		return 0
+	case "acquire-hold":
+		p, err := New(os.Getenv(dirEnv), nil)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		s, err := p.TryAcquire(KindMacOS, Holder{Owner: "other user", VM: "their-vm"})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer s.Release()
+		fmt.Println("ready")
+		_, _ = bufio.NewReader(os.Stdin).ReadString('\n')
+		return 0
 	case "contend":
 		if err := contend(); err != nil {
 			fmt.Fprintln(os.Stderr, "contend:", err)
