@@ -220,3 +220,19 @@ func TestConnectAutoOnABootingVMPicksTheAgent(t *testing.T) {
 	must.True(t, isAgent, must.Sprintf("auto picked %T", tr))
 	must.SliceNotEmpty(t, lines) // it said it was waiting
 }
+
+// A tart older than 2.27 has no exec: agent mode says so at once, auto
+// mode uses SSH.
+func TestOldTartHasNoAgent(t *testing.T) {
+	vm := startVM(t, []string{"TART_SIM_VERSION=2.20.0"})
+	cfg := vm.config(ModeAgent)
+	start := time.Now()
+	_, err := Connect(runCtx(t), cfg)
+	must.ErrorIs(t, err, ErrAgentUnavailable)
+	must.ErrorIs(t, err, tart.ErrUnsupported)
+	must.Less(t, 5*time.Second, time.Since(start))
+
+	tr := vm.connect(t, ModeAuto)
+	_, isSSH := tr.(*SSH)
+	must.True(t, isSSH, must.Sprintf("auto picked %T", tr))
+}

@@ -1,0 +1,82 @@
+package guest
+
+import (
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/shoenig/test/must"
+
+	"github.com/tartanhq/tartan/tart"
+)
+
+func TestConnectRejectsBadConfig(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"unknown mode":           {Mode: "telnet", SSH: SSHConfig{Addr: "127.0.0.1:22", User: "a", Password: "b"}},
+		"agent without tart":     {Mode: ModeAgent, VM: "vm"},
+		"ssh without an address": {Mode: ModeSSH, SSH: SSHConfig{User: "a", Password: "b"}},
+		"ssh without creds":      {Mode: ModeSSH, SSH: SSHConfig{Addr: "127.0.0.1:22", User: "a"}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Connect(runCtx(t), cfg)
+			must.ErrorIs(t, err, ErrInvalidInput)
+		})
+	}
+}
+
+// Without tart (no VM name) auto mode goes straight to SSH.
+func TestConnectAutoWithoutTartUsesSSH(t *testing.T) {
+	noLeaks(t)
+	g := startGuest(t, nil)
+	tr, err := Connect(runCtx(t), Config{SSH: g.ssh})
+	must.NoError(t, err)
+	defer tr.Close()
+	_, isSSH := tr.(*SSH)
+	must.True(t, isSSH)
+}
+
+func TestConnectUnreachableIsBounded(t *testing.T) {
+	noLeaks(t)
+	cfg := Config{Mode: ModeSSH, SSH: SSHConfig{Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), User: "a", Password: "b"}, BootWait: time.Second}
+	start := time.Now()
+	_, err := Connect(runCtx(t), cfg)
+	must.ErrorIs(t, err, ErrUnreachable)
+	must.StrContains(t, err.Error(), "ssh:")
+	must.Less(t, 4*time.Second, time.Since(start))
+}
+
+func TestTartExecFailures(t *testing.T) {
+	cases := []struct {
+		code   int
+		stderr string
+		want   []error // nil: the guest command's own exit
+	}{
+		{1, "Failed to connect to the VM using its control socket: x, is the Tart Guest Agent running?\n", []error{ErrConnectionLost, ErrAgentUnavailable}},
+		{1, "\"tart exec\" is only available on macOS 14 (Sonoma) or newer\n", []error{ErrAgentUnavailable, tart.ErrUnsupported}},
+		{2, "VM \"vm\" is not running\n", []error{ErrConnectionLost, tart.ErrNotRunning}},
+		{2, "the specified VM \"vm\" does not exist\n", []error{ErrConnectionLost, tart.ErrVMNotFound}},
+		{1, "my program: Failed to connect to the VM\n", nil}, // not at line start: the guest's
+		{2, "grep: x: No such file\n", nil},
+		{0, "", nil},
+	}
+	for _, tc := range cases {
+		err := tartExecFailure("vm", tc.code, tc.stderr)
+		if tc.want == nil {
+			must.NoError(t, err, must.Sprint(tc.stderr))
+			continue
+		}
+		for _, w := range tc.want {
+			must.ErrorIs(t, err, w, must.Sprint(tc.stderr))
+		}
+	}
+	must.True(t, mayBeAgentFailure("Error: guest agent connection lost: EOF"))
+	must.True(t, mayBeAgentFailure("Error: rpcError(code: unavailable)"))
+	must.False(t, mayBeAgentFailure("npm ERR! failed"))
+	must.False(t, mayBeAgentFailure("Error: tests failed"))
+}
+
+func TestCommandErrorMessage(t *testing.T) {
+	must.Eq(t, "guest: copy to /x failed with exit code 1: cat: /x: Permission denied",
+		(&CommandError{Op: "copy to /x", ExitCode: 1, Stderr: "cat: /x: Permission denied"}).Error())
+	must.Eq(t, "guest: cleanup failed with exit code 2", (&CommandError{Op: "cleanup", ExitCode: 2}).Error())
+}
