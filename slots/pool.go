@@ -156,8 +156,14 @@ func (p *Pool) tryOnce(kind Kind, h Holder) (*Slot, error) {
 	for n := 1; limit == Unlimited || n <= limit; n++ {
 		path := p.path(kind, n)
 		f, writable, err := openLockFile(path)
+		if errors.Is(err, os.ErrNotExist) {
+			// A tmp cleaner removed the directory since New: make it again.
+			if derr := ensureDir(p.dir); derr == nil {
+				f, writable, err = openLockFile(path)
+			}
+		}
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrDir, err)
+			return nil, fmt.Errorf("%w: %v; pick a writable directory or fix its permissions", ErrDir, err)
 		}
 		ok, err := tryLock(f)
 		if err != nil || !ok {

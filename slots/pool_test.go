@@ -303,3 +303,14 @@ func TestDecodeHolderIgnoresOlderTail(t *testing.T) {
 	must.EqOp(t, "new", h.Owner)
 	must.EqOp(t, 2, h.PID)
 }
+
+func TestDirectoryRemovedAfterNewIsRecreated(t *testing.T) {
+	p := newPool(t, nil)
+	must.NoError(t, os.RemoveAll(p.Dir()))
+	s, err := p.TryAcquire(KindMacOS, Holder{Owner: "after cleanup"})
+	must.NoError(t, err)
+	defer s.Release()
+	st, err := os.Stat(p.Dir())
+	must.NoError(t, err)
+	must.EqOp(t, os.FileMode(DirMode), st.Mode()&(os.ModeDir|os.ModeSticky|os.ModePerm))
+}
