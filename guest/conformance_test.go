@@ -199,6 +199,28 @@ func testTransport(t *testing.T, tc transportCase) {
 			must.ErrorIs(t, err, ErrInvalidInput)
 		}
 	})
+	t.Run("concurrent commands", func(t *testing.T) {
+		const n = 6
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				var out bytes.Buffer
+				want := "job " + strconv.Itoa(i)
+				res, err := tr.Run(runCtx(t), Command{Script: `sleep 0.2; echo "$JOB"`, Env: map[string]string{"JOB": want}, Stdout: &out})
+				switch {
+				case err != nil:
+					errs <- err
+				case res.ExitCode != 0 || out.String() != want+"\n":
+					errs <- errors.New("job " + strconv.Itoa(i) + ": got " + strconv.Quote(out.String()) + " exit " + strconv.Itoa(res.ExitCode))
+				default:
+					errs <- nil
+				}
+			}()
+		}
+		for range n {
+			must.NoError(t, <-errs)
+		}
+	})
 	t.Run("cancelled context kills the remote command", func(t *testing.T) {
 		out := &syncBuffer{}
 		ctx, cancel := context.WithCancel(runCtx(t))

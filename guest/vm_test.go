@@ -82,6 +82,7 @@ func (v simVM) simulator(t *testing.T, args ...string) {
 }
 
 func TestAgentTransportOnVM(t *testing.T) {
+	noLeaks(t)
 	shared := t.TempDir()
 	vm := startVM(t, nil,
 		tart.Share{Name: "work", Path: shared},
@@ -94,6 +95,7 @@ func TestAgentTransportOnVM(t *testing.T) {
 }
 
 func TestSSHTransportOnVM(t *testing.T) {
+	noLeaks(t)
 	shared := t.TempDir()
 	vm := startVM(t, nil,
 		tart.Share{Name: "work", Path: shared},
