@@ -37,12 +37,30 @@ func (b *vmBuild) clone(ctx context.Context, s *taskSettings) error {
 	cctx, cancel := context.WithTimeout(ctx, s.PullTimeout)
 	defer cancel()
 	b.d.emit(b.cfg, fmt.Sprintf("Cloning %s into VM %s", s.Image, b.name), nil)
-	err := b.client.Clone(cctx, s.Image, b.name, tart.CloneOptions{Credentials: s.Credentials, Progress: b.d.progress(b.cfg, "Pulling "+s.Image)})
+	var err error
+	for attempt := 1; attempt <= cloneAttempts; attempt++ {
+		err = b.client.Clone(cctx, s.Image, b.name, tart.CloneOptions{Credentials: s.Credentials, Progress: b.d.progress(b.cfg, "Pulling "+s.Image)})
+		if err == nil || !transientCloneError(err) || cctx.Err() != nil {
+			break
+		}
+		b.d.logger.Warn("clone failed, retrying", "vm", b.name, "attempt", attempt, "error", err)
+	}
 	if err != nil {
 		return explainTartError(fmt.Sprintf("cloning %s", s.Image), err)
 	}
 	b.cloned = true
 	return nil
+}
+
+// cloneAttempts: a clone can lose its temporary directory to the tmp/
+// garbage collection that every concurrent tart command runs (seen under
+// load with tart-sim); such generic failures are retried, classified ones
+// (auth, missing image, full disk) are not.
+const cloneAttempts = 3
+
+func transientCloneError(err error) bool {
+	return errors.Is(err, tart.ErrFailed) && !errors.Is(err, tart.ErrAuth) &&
+		!errors.Is(err, tart.ErrVMNotFound) && !errors.Is(err, tart.ErrDiskFull) && !strings.Contains(err.Error(), "code: 404")
 }
 
 func (b *vmBuild) configure(ctx context.Context, s *taskSettings, info tart.VMInfo) error {
@@ -100,7 +118,9 @@ func (b *vmBuild) start(ctx context.Context, s *taskSettings, guestOS string, sl
 	o.Dirs = append(taskShares(b.cfg), o.Dirs...)
 	o.LogPath = filepath.Join(stateDir, "tart-run.log")
 	o.ExtraFiles = []*os.File{slot.File()}
-	o.StartSettle = 100 * time.Millisecond
+	// No settle wait: waitIP watches the VM and classifies an early death
+	// (the VM limit included) from the run log.
+	o.StartSettle = -1
 	if o.Net.Mode == tart.NetSoftnet {
 		o.Net.SoftnetExpose = append(o.Net.SoftnetExpose, softnetExposeFromPorts(b.cfg)...)
 	}

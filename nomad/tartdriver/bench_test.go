@@ -1,0 +1,185 @@
+package tartdriver
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/nomad/helper/uuid"
+	"github.com/hashicorp/nomad/plugins/base"
+	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/internal/testenv"
+	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// benchDriver is a configured driver called directly (no gRPC), on a
+// tart-sim home with the image already pulled and zero boot delays.
+func benchDriver(b *testing.B) (*Driver, *tart.Client) {
+	b.Helper()
+	for k, v := range map[string]string{"TART_SIM_IP_DELAY": "0s", "TART_SIM_SSH_DELAY": "0s", "TART_SIM_PULL_DELAY": "0s"} {
+		b.Setenv(k, v)
+	}
+	home, slotsDir := b.TempDir(), b.TempDir()
+	sim := testenv.TartSim(b)
+	c, err := tart.New(tart.Options{Binary: sim, Home: home, Env: []string{"CI=1"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := c.Pull(context.Background(), linuxImage, tart.PullOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	pc := *defaultPlugin()
+	pc.TartBinary, pc.TartHome, pc.SlotsDir, pc.GC = sim, home, slotsDir, false
+	d := NewDriver(hclog.NewNullLogger())
+	var raw []byte
+	if err := base.MsgPackEncode(&raw, &pc); err != nil {
+		b.Fatal(err)
+	}
+	if err := d.SetConfig(&base.Config{PluginConfig: raw, AgentConfig: &base.AgentConfig{Driver: &base.ClientDriverConfig{}}}); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(d.Shutdown)
+	return d, c
+}
+
+// benchTask builds a task with the directories Nomad would have made.
+func benchTask(b *testing.B, tc TaskConfig) *drivers.TaskConfig {
+	b.Helper()
+	task := &drivers.TaskConfig{ID: uuid.Generate(), AllocID: uuid.Generate(), Name: "bench", AllocDir: b.TempDir(),
+		StdoutPath: os.DevNull, StderrPath: os.DevNull}
+	td := task.TaskDir()
+	for _, d := range []string{td.SharedAllocDir, td.LocalDir, td.SecretsDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tc.GuestTransport, tc.RandomMAC, tc.Headless = "auto", true, true
+	if err := task.EncodeConcreteDriverConfig(&tc); err != nil {
+		b.Fatal(err)
+	}
+	return task
+}
+
+// BenchmarkStartTask measures StartTask until the task is running (clone,
+// set, slot, tart run, IP; plus guest check and supervisor for a command),
+// with the simulator's boot delays at zero: the driver's own overhead.
+func BenchmarkStartTask(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		tc   TaskConfig
+	}{
+		{"vm-only", TaskConfig{Image: linuxImage}},
+		{"with-command", TaskConfig{Image: linuxImage, Command: "sleep 600"}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			d, _ := benchDriver(b)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				task := benchTask(b, c.tc)
+				if _, _, err := d.StartTask(task); err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := d.DestroyTask(task.ID, true); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
+	}
+}
+
+// BenchmarkPluginMemory50Tasks starts 50 Linux-guest tasks with a command
+// and reports the plugin's memory (Go heap and process RSS growth) and the
+// per-task supervisor processes' RSS.
+func BenchmarkPluginMemory50Tasks(b *testing.B) {
+	const n = 50
+	d, _ := benchDriver(b)
+	pc := d.config
+	pc.MaxLinuxVMs = 0
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rssBefore := selfRSS()
+	var ids []string
+	var stateDirs []string
+	began := time.Now()
+	for i := 0; i < n; i++ {
+		task := benchTask(b, TaskConfig{Image: linuxImage, Command: "sleep 600"})
+		if _, _, err := d.StartTask(task); err != nil {
+			b.Fatal(err)
+		}
+		ids = append(ids, task.ID)
+		stateDirs = append(stateDirs, filepath.Join(task.TaskDir().Dir, stateDirName))
+	}
+	startAll := time.Since(began)
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	rssAfter := selfRSS()
+	var supRSS, supPrivate int64
+	for _, sd := range stateDirs {
+		supRSS += pidRSS(supervisor.PID(sd))
+		supPrivate += pidPrivate(supervisor.PID(sd))
+	}
+	b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/1024/n, "heapKB/task")
+	b.ReportMetric(float64(rssAfter-rssBefore)/1024/1024, "pluginRSSgrowthMB")
+	b.ReportMetric(float64(supRSS)/1024/1024/n, "supervisorRSSMB/task")
+	// RSS counts the binary's text pages that all supervisors share.
+	b.ReportMetric(float64(supPrivate)/1024/1024/n, "supervisorPrivateMB/task")
+	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+	b.ReportMetric(startAll.Seconds()/n, "s/start")
+	for _, id := range ids {
+		if err := d.DestroyTask(id, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func selfRSS() int64 { return pidRSS(os.Getpid()) }
+
+// pidRSS reads VmRSS of a process (Linux; 0 elsewhere).
+func pidRSS(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if f := strings.Fields(string(line)); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
+// pidPrivate is the process's private (unshared) memory from smaps_rollup.
+func pidPrivate(pid int) int64 {
+	if pid <= 0 {
+		return 0
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, line := range bytes.Split(b, []byte("\n")) {
+		if f := strings.Fields(string(line)); len(f) >= 2 && (f[0] == "Private_Clean:" || f[0] == "Private_Dirty:") {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			total += kb * 1024
+		}
+	}
+	return total
+}
