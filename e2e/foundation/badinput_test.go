@@ -197,3 +197,26 @@ func TestMissingTartBinary(t *testing.T) {
 		must.True(t, strings.Contains(err.Error(), where), must.Sprintf("the error says where it looked: %v", err))
 	}
 }
+
+// tart uninstalled (or moved by a Homebrew upgrade) while the client lives:
+// calls fail with ErrBinaryNotFound, not a generic exec error.
+func TestTartBinaryRemovedAfterNew(t *testing.T) {
+	w := newWorld(t)
+	bin := filepath.Join(t.TempDir(), "tart")
+	src, err := os.ReadFile(w.client.Binary())
+	must.NoError(t, err)
+	must.NoError(t, os.WriteFile(bin, src, 0o755))
+	c, err := tart.New(tart.Options{Binary: bin, Home: w.home})
+	must.NoError(t, err)
+	must.NoError(t, os.Remove(bin))
+	err = fails(t, "list without a binary", func(ctx context.Context) error {
+		_, err := c.List(ctx, tart.ListOptions{})
+		return err
+	})
+	must.ErrorIs(t, err, tart.ErrBinaryNotFound)
+	err = fails(t, "run without a binary", func(ctx context.Context) error {
+		_, err := c.Run(ctx, "vm", tart.RunOptions{})
+		return err
+	})
+	must.ErrorIs(t, err, tart.ErrBinaryNotFound)
+}
