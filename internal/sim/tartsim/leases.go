@@ -175,6 +175,30 @@ func tryReserve(ip string) *ipReservation {
 	return &ipReservation{ip: ip, path: p, lock: &fileLock{f: f}}
 }
 
+// sweepStaleReservations removes reservation files nobody holds (left by
+// SIGKILLed runs), a bounded number per call. Safe against racing
+// reservers: they re-check the inode after locking (see tryReserve).
+func sweepStaleReservations(limit int) {
+	dir := reservationDir()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, ent := range ents {
+		if limit == 0 {
+			return
+		}
+		p := filepath.Join(dir, ent.Name())
+		lk, err := flockPath(p, false)
+		if err != nil || lk == nil {
+			continue
+		}
+		_ = os.Remove(p)
+		lk.unlock()
+		limit--
+	}
+}
+
 // release removes the lock file (so /tmp does not fill up) and then unlocks.
 func (r *ipReservation) release() {
 	_ = os.Remove(r.path)
@@ -203,6 +227,7 @@ func (h *home) reserveIP(mac string) (*ipReservation, error) {
 			continue
 		}
 		if r := tryReserve(ip); r != nil {
+			sweepStaleReservations(64)
 			return r, nil
 		}
 	}
