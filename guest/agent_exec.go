@@ -1,0 +1,230 @@
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/tartanhq/tartan/tart"
+)
+
+type agentCall struct {
+	argv           []string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	pty            *PTY
+	signals        <-chan os.Signal
+	plan           *plan // for the kill(1) fallback; nil for helpers
+}
+
+// exec runs one `tart exec -i [-t]` and maps its end to a Result or error.
+func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
+	tail := &tailBuffer{}
+	stderr := io.Writer(tail)
+	if c.stderr != nil {
+		stderr = io.MultiWriter(c.stderr, tail)
+	}
+	stdout := c.stdout
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	opts := tart.ExecOptions{Interactive: true, TTY: c.pty != nil}
+	if c.pty == nil {
+		opts.Stdout, opts.Stderr = stdout, stderr
+	}
+	cmd, err := a.tart.ExecCommand(ctx, a.vm, c.argv, opts)
+	if err != nil {
+		return Result{}, err
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	var term *hostTerminal
+	defer func() {
+		// Stop the helpers before the terminal they use goes away.
+		close(done)
+		wg.Wait()
+		if term != nil {
+			term.close()
+		}
+	}()
+
+	if c.pty != nil {
+		// tart exec -t wants a terminal on the host: give it one whose
+		// size we control; both guest streams arrive on it.
+		term, err = startInTerminal(cmd, c.pty, io.MultiWriter(stdout, tail))
+		if err != nil {
+			return Result{}, err
+		}
+		go feedStdin(term.input(), c.stdin, done)
+		if c.pty.Resize != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-done:
+						return
+					case ws, ok := <-c.pty.Resize:
+						if !ok {
+							return
+						}
+						term.resize(ws)
+					}
+				}
+			}()
+		}
+	} else {
+		stdinPipe, err := cmd.StdinPipe()
+		if err != nil {
+			return Result{}, err
+		}
+		if err := cmd.Start(); err != nil {
+			return Result{}, fmt.Errorf("guest: starting tart exec: %w", err)
+		}
+		go feedStdin(stdinPipe, c.stdin, done)
+	}
+
+	var forwardedMu sync.Mutex
+	forwarded := ""
+	if c.signals != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			a.forwardSignals(cmd, c, done, func(name string) {
+				forwardedMu.Lock()
+				forwarded = name
+				forwardedMu.Unlock()
+			})
+		}()
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	var werr error
+	select {
+	case werr = <-waited:
+	case <-ctx.Done():
+		// tart exec is killed with the context; the guest command would
+		// outlive it, so kill that too.
+		if c.plan != nil {
+			a.killRemote(*c.plan, "KILL")
+		}
+		<-waited
+		return Result{}, fmt.Errorf("guest: command cancelled: %w", ctx.Err())
+	}
+	if term != nil {
+		term.drain()
+	}
+	code := cmd.ProcessState.ExitCode()
+	if code < 0 {
+		return Result{}, fmt.Errorf("%w: tart exec ended abnormally: %v", ErrConnectionLost, werr)
+	}
+	if err := tartExecFailure(a.vm, code, tail.String()); err != nil {
+		return Result{}, err
+	}
+	forwardedMu.Lock()
+	defer forwardedMu.Unlock()
+	if forwarded != "" && code != 255 && c.plan != nil {
+		// tart may have ended on the signal itself (real tart handles
+		// SIGINT) and left the guest command running: make sure it got it.
+		a.killRemote(*c.plan, forwarded)
+	}
+	if code == 255 && forwarded != "" {
+		// The agent reports a signal death as 255 without its name; the
+		// signal we just forwarded is the best explanation.
+		return signalResult(forwarded), nil
+	}
+	return Result{ExitCode: code}, nil
+}
+
+// tart's own failures of `tart exec` (tart-cli.md §9), told apart from the
+// guest command's exit code (which tart passes through) by its messages.
+var (
+	agentUnreachableRE = regexp.MustCompile(`(?m)^Failed to connect to the VM using its control socket`)
+	execUnsupportedRE  = regexp.MustCompile(`(?m)^"tart exec" is only available on macOS`)
+	vmNotRunningRE     = regexp.MustCompile(`(?m)^VM ".*" is not running$`)
+	vmMissingRE        = regexp.MustCompile(`(?m)^the specified VM ".*" does not exist$`)
+)
+
+func tartExecFailure(vm string, code int, stderr string) error {
+	switch {
+	case code == 1 && agentUnreachableRE.MatchString(stderr):
+		// Either never connected or the agent died mid-command: the
+		// command's outcome is unknown in both cases.
+		return fmt.Errorf("%w: %w: VM %s: the guest agent does not answer (is tart-guest-agent running in the image?)", ErrConnectionLost, ErrAgentUnavailable, vm)
+	case code == 1 && execUnsupportedRE.MatchString(stderr):
+		return fmt.Errorf("%w: %w: tart exec needs a macOS 14+ host", ErrAgentUnavailable, tart.ErrUnsupported)
+	case code == 2 && vmNotRunningRE.MatchString(stderr):
+		return fmt.Errorf("%w: %w: VM %s is not running", ErrConnectionLost, tart.ErrNotRunning, vm)
+	case code == 2 && vmMissingRE.MatchString(stderr):
+		return fmt.Errorf("%w: %w: VM %s does not exist", ErrConnectionLost, tart.ErrVMNotFound, vm)
+	}
+	return nil
+}
+
+// forwardSignals signals the tart exec process (which forwards to the guest
+// command), then falls back to kill(1) through a second tart exec.
+func (a *Agent) forwardSignals(cmd *exec.Cmd, c agentCall, done <-chan struct{}, record func(string)) {
+	for {
+		select {
+		case <-done:
+			return
+		case sig, ok := <-c.signals:
+			if !ok {
+				return
+			}
+			name := signalName(sig)
+			if name == "" {
+				continue
+			}
+			record(name)
+			grace := time.NewTimer(a.SignalGrace)
+			if name == "KILL" {
+				// tart itself would die of it without forwarding anything.
+				grace.Reset(0)
+			} else {
+				_ = cmd.Process.Signal(sig)
+			}
+			select {
+			case <-done:
+				grace.Stop()
+				return
+			case <-grace.C:
+				if c.plan != nil {
+					a.killRemote(*c.plan, name)
+				}
+			}
+		}
+	}
+}
+
+func (a *Agent) killRemote(p plan, sig string) {
+	_ = a.helper("signal "+sig, []string{"/bin/sh", "-c", killLine(p.pidFile(), sig)}, nil)
+}
+
+// helper runs a transport command bounded by HelperTimeout, detached from
+// any caller context (cleanup and kill must run after cancellation).
+func (a *Agent) helper(op string, argv []string, stdin io.Reader) error {
+	return a.helperCtx(context.Background(), op, argv, stdin)
+}
+
+func (a *Agent) helperCtx(ctx context.Context, op string, argv []string, stdin io.Reader) error {
+	ctx, cancel := context.WithTimeout(ctx, a.HelperTimeout)
+	defer cancel()
+	var stderr tailBuffer
+	res, err := a.exec(ctx, agentCall{argv: argv, stdin: stdin, stderr: &stderr})
+	if err != nil {
+		return fmt.Errorf("guest: %s: %w", op, err)
+	}
+	if res.ExitCode != 0 {
+		return &CommandError{Op: op, ExitCode: res.ExitCode, Stderr: stderr.lastLine()}
+	}
+	return nil
+}
+
+var errNoTerminal = errors.New("guest: cannot allocate a host terminal for tart exec -t")
