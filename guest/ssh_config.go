@@ -17,8 +17,8 @@ type SSHConfig struct {
 	Password   string // secret: never logged
 	PrivateKey []byte // PEM private key (unencrypted); used before Password when both are set
 	// HostKey pins the guest's host key: an authorized_keys line
-	// ("ssh-ed25519 AAAA...") or a fingerprint ("SHA256:..."). Empty accepts
-	// any key, as Tart images are usually used.
+	// ("ssh-ed25519 AAAA..."), a known_hosts line, or a fingerprint
+	// ("SHA256:..."). Empty accepts any key, as Tart images are usually used.
 	HostKey string
 	// DialTimeout bounds one attempt (TCP connect + SSH handshake). Default 10s.
 	DialTimeout time.Duration
@@ -126,7 +126,13 @@ func hostKeyCallback(pin string) (ssh.HostKeyCallback, error) {
 	}
 	want, _, _, _, err := ssh.ParseAuthorizedKey([]byte(pin))
 	if err != nil {
-		return nil, invalid("SSHConfig.HostKey %q is neither an authorized_keys line nor a SHA256: fingerprint: %v", pin, err)
+		// Also accept a known_hosts line ("host ssh-ed25519 AAAA...").
+		if _, _, k, _, _, kerr := ssh.ParseKnownHosts([]byte(pin)); kerr == nil {
+			want, err = k, nil
+		}
+	}
+	if err != nil {
+		return nil, invalid("SSHConfig.HostKey %q is neither an authorized_keys/known_hosts line nor a SHA256: fingerprint: %v", pin, err)
 	}
 	return func(host string, _ net.Addr, key ssh.PublicKey) error {
 		if !bytes.Equal(key.Marshal(), want.Marshal()) {

@@ -99,7 +99,11 @@ func TestHostKeyPinning(t *testing.T) {
 	pub, _, _, _, err := ssh.ParseAuthorizedKey([]byte(line))
 	must.NoError(t, err)
 
-	for name, pin := range map[string]string{"key": line, "fingerprint": ssh.FingerprintSHA256(pub)} {
+	for name, pin := range map[string]string{
+		"key":         line,
+		"known_hosts": "192.168.64.2 " + line,
+		"fingerprint": ssh.FingerprintSHA256(pub),
+	} {
 		t.Run("matching "+name, func(t *testing.T) {
 			cfg := g.ssh
 			cfg.HostKey = pin
