@@ -7,7 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -54,8 +54,39 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	defer cancel(nil)
 	go st.watchVM(runCtx, h, cancel)
 
+	// Signals: the first one is forwarded to the script (or, before the
+	// script started, ends the stage); after cancel_grace, or at a second
+	// signal, the stage stops waiting.
+	fwd := make(chan os.Signal, 4)
+	var started, canceled atomic.Bool
+	go func() {
+		for {
+			select {
+			case <-runCtx.Done():
+				return
+			case sig := <-sigs:
+				if canceled.Swap(true) {
+					cancel(ErrCancelTimeout) // a second signal: stop waiting
+					continue
+				}
+				_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Canceled = true })
+				if !started.Load() {
+					cancel(fmt.Errorf("%w: received %v before %s started", errNotStarted, sig, stageName))
+					continue
+				}
+				st.Log.Printf("Received %v: forwarding it to the %s script in the guest", sig, stageName)
+				fwd <- sig
+				grace := time.AfterFunc(s.CancelGrace, func() { cancel(ErrCancelTimeout) })
+				defer grace.Stop()
+			}
+		}
+	}()
+
 	tr, err := st.reconnect(runCtx, rec)
 	if err != nil {
+		if cause := context.Cause(runCtx); errors.Is(cause, errNotStarted) {
+			return cause
+		}
 		if !h.Alive() {
 			return st.vmDiedError(rec.RunLog, err)
 		}
@@ -63,39 +94,7 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	}
 	defer tr.Close()
 
-	// Canceled before the script started: do not start it.
-	select {
-	case sig := <-sigs:
-		_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Canceled = true })
-		return fmt.Errorf("received %v before %s started: not starting it", sig, stageName)
-	default:
-	}
-
-	fwd := make(chan os.Signal, 4)
-	var mu sync.Mutex
-	canceled := false
-	go func() {
-		for {
-			select {
-			case <-runCtx.Done():
-				return
-			case sig := <-sigs:
-				mu.Lock()
-				first := !canceled
-				canceled = true
-				mu.Unlock()
-				if !first {
-					cancel(ErrCancelTimeout) // a second signal: stop waiting
-					continue
-				}
-				_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Canceled = true })
-				st.Log.Printf("Received %v: forwarding it to the %s script in the guest", sig, stageName)
-				fwd <- sig
-				time.AfterFunc(s.CancelGrace, func() { cancel(ErrCancelTimeout) })
-			}
-		}
-	}()
-
+	started.Store(true)
 	res, err := tr.Run(runCtx, guest.Command{
 		Shell:   sh.Path,
 		Script:  string(script),
@@ -105,6 +104,8 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	})
 	cause := context.Cause(runCtx)
 	switch {
+	case errors.Is(cause, errNotStarted):
+		return cause
 	case errors.Is(cause, ErrVMDied):
 		return st.vmDiedError(rec.RunLog, fmt.Errorf("during %s", stageName))
 	case errors.Is(cause, ErrCancelTimeout):
@@ -125,6 +126,9 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	}
 	return nil
 }
+
+// errNotStarted: the runner canceled the stage before its script started.
+var errNotStarted = errors.New("canceled: the script was not started")
 
 // countsAsJobFailure: a failure in these sub-stages fails the job (used to
 // decide whether keep_failed_vm applies).
