@@ -14,6 +14,7 @@ import (
 	"github.com/tartanhq/tartan/tart"
 )
 
+// agentCall is one `tart exec`: the user's command or a transport helper.
 type agentCall struct {
 	argv           []string
 	stdin          io.Reader
@@ -39,7 +40,9 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 		opts.Stdout, opts.Stderr = stdout, stderr
 	}
 	cmd, err := a.tart.ExecCommand(ctx, a.vm, c.argv, opts)
-	if err != nil {
+	if errors.Is(err, tart.ErrUnsupported) {
+		return Result{}, fmt.Errorf("%w: %w", ErrAgentUnavailable, err)
+	} else if err != nil {
 		return Result{}, err
 	}
 	done := make(chan struct{})
