@@ -2,6 +2,8 @@ package gitlab_test
 
 import (
 	"fmt"
+	"sync"
+	"time"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -53,18 +55,38 @@ func TestScenarioGuestRunnerFromHostCache(t *testing.T) {
 	})
 }
 
-// Linux guests count against their own limit, not the macOS slots.
+// Linux guests count against their own limit, not the macOS slots: with
+// the only macOS slot busy, a Linux job starts at once.
 func TestScenarioLinuxGuestOwnLimit(t *testing.T) {
 	t.Parallel()
 	h := newSimHost(t)
 	settings := h.settings(`macos_limit = 1`, `linux_limit = 1`, `shell = "sh"`)
+	mac := newJob(`echo "mac-holds-slot-$((1+1))"`, "sleep 3")
+	holding := make(chan struct{})
+	var once sync.Once
+	mac.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "mac-holds-slot-2") {
+			once.Do(func() { close(holding) })
+		}
+	})
+	done := make(chan struct{})
+	go func() { defer close(done); h.run(h.runner(settings), mac) }()
+	select {
+	case <-holding:
+	case <-time.After(60 * time.Second):
+		t.Fatal("the macOS job did not start")
+	}
 	job := newJob("uname -s", "echo linux guest ok")
 	job.Image = linuxImage
 	res := h.run(h.runner(settings), job)
+	<-done
 	if res.Status != "success" {
 		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
 	}
 	mustContain(t, res.Log, "(Linux,", "linux guest ok")
+	if strings.Contains(res.Log, "Waiting for a free") {
+		t.Errorf("the Linux job waited for a slot:\n%s", res.Log)
+	}
 	if res.Config["shell"] != "sh" {
 		t.Errorf("config shell = %v, want sh", res.Config["shell"])
 	}
