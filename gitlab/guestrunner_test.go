@@ -2,13 +2,13 @@ package gitlab_test
 
 import (
 	"fmt"
-	"sync"
-	"time"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // A fake host-cached gitlab-runner binary is shared into the guest and
