@@ -28,8 +28,10 @@ var classifyRules = []rule{
 	r(ErrNoIP, `(?i)no IP address found`),
 	r(ErrDiskFull, `(?i)no space left on device|not enough disk space|ENOSPC`),
 	r(ErrAuth, `(?i)invalid credentials|AuthFailed|authentication|unauthorized|Keychain returned unsuccessful status|code: 40[13]\b|status(?: code)?:? 40[13]\b|\b40[13] (?:Unauthorized|Forbidden)`),
+	// Options that do not fit the guest OS are bad input, not a host limit.
+	r(ErrUsage, `You can only suspend macOS VMs|macOS virtual machines do not support nested virtualization|can only be used with macOS VMs`),
 	r(ErrAgentUnavailable, `(?i)Failed to connect to the VM using its control socket|is the Tart Guest Agent running`),
-	r(ErrUnsupported, `(?i)is only available on macOS|is supported on hosts starting with|is available for Mac with the M3|only supported on hosts that have Rosetta|is not supported on this system|Only Linux VMs are supported on Intel|host macOS version is outdated|UnsupportedArchitectureError|You can only suspend macOS VMs|do not support nested virtualization`),
+	r(ErrUnsupported, `(?i)is only available on macOS|is supported on hosts starting with|is available for Mac with the M3|only supported on hosts that have Rosetta|is not supported on this system|Only Linux VMs are supported on Intel|host macOS version is outdated|UnsupportedArchitectureError`),
 }
 
 // noiseRe matches stderr lines that never explain a failure.

@@ -38,6 +38,8 @@ func TestClassify(t *testing.T) {
 		{"disk full sim", 1, "Error: not enough disk space to clone\n", ErrDiskFull, ""},
 		{"exec old macos", 1, "\"tart exec\" is only available on macOS 14 (Sonoma) or newer\n", ErrUnsupported, ""},
 		{"nested host", 64, "Error: Nested virtualization is supported on hosts starting with macOS 15 (Sequoia), and later.\n" + usage, ErrUnsupported, ""},
+		{"nested on a macOS guest", 1, "Error: macOS virtual machines do not support nested virtualization\n", ErrUsage, ""},
+		{"suspendable linux guest", 64, "Error: You can only suspend macOS VMs\nUsage: tart run <name>\n", ErrUsage, "Error: You can only suspend macOS VMs"},
 		{"agent down", 1, "Failed to connect to the VM using its control socket: connection refused, is the Tart Guest Agent running?\n", ErrAgentUnavailable, ""},
 		{"bad flag", 64, "Error: Unknown option '--foo'\n" + usage, ErrUsage, "Error: Unknown option '--foo'"},
 		{"bad enum", 64, "Error: The value 'x' is invalid for '--resolver <resolver>'. Please provide one of 'dhcp', 'arp' or 'agent'.\nHelp:  --resolver <resolver>  Strategy\n" + usage, ErrUsage, ""},

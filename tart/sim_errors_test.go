@@ -212,3 +212,19 @@ func TestSimSnapshotVersionIsNewest(t *testing.T) {
 		}
 	}
 }
+
+// Guest-OS specific run options are judged by tart (the client cannot
+// know the guest OS from argv alone); the errors stay classified.
+func TestSimRunOptionsWrongForGuestOS(t *testing.T) {
+	c, _ := sim(t)
+	mustClone(t, c, ubuntuImage, "lin")
+	mustClone(t, c, macosImage, "mac")
+	_, err := c.Run(ctxT(t, time.Minute), "lin", RunOptions{NoGraphics: true, Suspendable: true})
+	if te := assertKind(t, err, ErrUsage); te.ExitCode != 64 || te.Stderr != "Error: You can only suspend macOS VMs" {
+		t.Fatalf("%+v", te)
+	}
+	_, err = c.Run(ctxT(t, time.Minute), "mac", RunOptions{NoGraphics: true, Nested: true})
+	if te := assertKind(t, err, ErrUsage); te.ExitCode != 1 || !strings.Contains(te.Stderr, "do not support nested") {
+		t.Fatalf("%+v", te)
+	}
+}
