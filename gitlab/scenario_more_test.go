@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tartanhq/tartan/slots"
 )
 
 // Each wait of prepare is bounded and says which step timed out.
@@ -183,4 +185,33 @@ func TestScenarioCancelWhileWaitingForSlot(t *testing.T) {
 		t.Errorf("prepare %+v", p)
 	}
 	mustContain(t, res.Log, "stopping prepare")
+}
+
+// Slots are shared with every other Tartan process on the host: a slot held
+// by another process (here: this test, standing in for the Nomad driver)
+// makes the job wait, with the holder named in the log, until it is freed.
+func TestScenarioSlotHeldByAnotherTartanProcess(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	pool, err := slots.New(h.slots, map[slots.Kind]int{slots.KindMacOS: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := pool.TryAcquire(slots.KindMacOS, slots.Holder{Owner: "nomad alloc 5f2c/task", VM: "nomad-task-vm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := newJob("echo got the slot")
+	var once sync.Once
+	job.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "Waiting for a free macos VM slot") {
+			once.Do(func() { _ = held.Release() })
+		}
+	})
+	res := h.run(h.runner(h.settings(`macos_limit = 1`)), job)
+	_ = held.Release()
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "all 1 are busy (nomad-task-vm)", "Got macos VM slot 1", "got the slot")
 }
