@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -53,6 +54,10 @@ func run(stdin io.Reader, stdout *os.File, connect Connector) int {
 		logger.Printf("signals FIFO: %v", err)
 		return 2
 	}
+	defer func() {
+		_ = os.Remove(sigs.Name())
+		_ = sigs.Close()
+	}()
 	// Handshake: the plugin may now probe the lock and send signals.
 	fmt.Fprintln(stdout, "ok")
 	stdout.Close()
@@ -60,6 +65,7 @@ func run(stdin io.Reader, stdout *os.File, connect Connector) int {
 	// guest command runs; TERM/INT/HUP sent to us are forwarded instead.
 	osSigs := make(chan os.Signal, 4)
 	signalNotify(osSigs)
+	defer signal.Stop(osSigs)
 
 	exit := supervise(&spec, connect, sigs, osSigs, logger)
 	exit.Finished = time.Now().UTC()
