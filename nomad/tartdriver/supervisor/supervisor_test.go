@@ -46,7 +46,7 @@ func (f *fakeTransport) Run(ctx context.Context, cmd guest.Command) (guest.Resul
 	}
 }
 func (f *fakeTransport) CopyFile(context.Context, io.Reader, string, os.FileMode) error { return nil }
-func (f *fakeTransport) Close() error                                                 { return nil }
+func (f *fakeTransport) Close() error                                                   { return nil }
 
 // fifoReader is logmon's side of a log FIFO.
 func fifoReader(t *testing.T, path string) <-chan string {
