@@ -177,7 +177,7 @@ func (s *Settings) fields() []field {
 		{Key: "ssh_key_file", Ptr: &s.SSHKeyFile, Locked: true, Help: "private key file for SSH (tried before the password)"},
 		{Key: "ssh_port", Ptr: &s.SSHPort, Default: "22", Locked: true, Help: "SSH port of the guest"},
 		{Key: "ssh_host_key", Ptr: &s.SSHHostKey, Locked: true, Help: "pin the guest's SSH host key (SHA256:… fingerprint); empty = not checked"},
-		{Key: "shell", Ptr: &s.Shell, Default: "bash", Help: "shell GitLab generates scripts for and that runs them in the guest: bash, sh, pwsh, or an absolute guest path such as /opt/homebrew/bin/bash", Legacy: plain("TART_EXECUTOR_SHELL")},
+		{Key: "shell", Ptr: &s.Shell, Default: "bash", Help: "shell GitLab generates scripts for and that runs them in the guest: bash, sh, or an absolute guest path such as /opt/homebrew/bin/bash (never the login shell)", Legacy: plain("TART_EXECUTOR_SHELL")},
 
 		{Key: "ip_timeout", Ptr: &s.IPTimeout, Default: "2m", Help: "bound on waiting for the guest's IP address", Legacy: []legacyName{{Name: "TART_EXECUTOR_TIMEOUT", Convert: secondsToDuration}}},
 		{Key: "ready_timeout", Ptr: &s.ReadyTimeout, Default: "2m", Help: "bound on waiting for SSH or the guest agent once the IP is known"},

@@ -187,17 +187,15 @@ func shellFor(setting string) (shell struct{ Name, Path string }, err error) {
 		shell.Name, shell.Path = "bash", "/bin/bash"
 	case "sh":
 		shell.Name, shell.Path = "sh", "/bin/sh"
-	case "pwsh":
-		shell.Name, shell.Path = "pwsh", "pwsh"
 	default:
 		if !strings.HasPrefix(setting, "/") {
-			return shell, fmt.Errorf("%q: use bash, sh, pwsh or an absolute guest path", setting)
+			return shell, fmt.Errorf("%q: use bash, sh or an absolute guest path to one of them", setting)
 		}
 		base := filepath.Base(setting)
 		switch base {
-		case "bash", "sh", "pwsh":
+		case "bash", "sh":
 		default:
-			return shell, fmt.Errorf("%q: the interpreter must be bash, sh or pwsh", setting)
+			return shell, fmt.Errorf("%q: the interpreter must be bash or sh (GitLab's PowerShell scripts are not supported in Tart guests)", setting)
 		}
 		shell.Name, shell.Path = base, setting
 	}

@@ -163,7 +163,7 @@ func TestShellFor(t *testing.T) {
 			t.Errorf("shellFor(%q) = %+v %v", in, sh, err)
 		}
 	}
-	for _, bad := range []string{"zsh", "/bin/zsh", "fish"} {
+	for _, bad := range []string{"zsh", "/bin/zsh", "fish", "pwsh"} {
 		if _, err := shellFor(bad); err == nil {
 			t.Errorf("shellFor(%q) accepted", bad)
 		}
