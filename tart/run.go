@@ -125,6 +125,9 @@ func (c *Client) Run(ctx context.Context, name string, o RunOptions) (*RunHandle
 	if err := c.require(ctx, RunFeatures(o)); err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, c.failure(ctx, args, -1, "", err)
+	}
 	logFile, err := openRunLog(name, o.LogPath)
 	if err != nil {
 		return nil, err

@@ -87,15 +87,45 @@ func TestSimRunLogAndCancelledStart(t *testing.T) {
 		t.Fatalf("log %q", b)
 	}
 
-	// ctx cancelled while waiting for the start: the VM process is killed.
+	// ctx already cancelled: nothing starts.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := c.Run(ctx, "logged", RunOptions{NoGraphics: true})
-	if !errors.Is(err, context.Canceled) {
+	if _, err := c.Run(ctx, "logged", RunOptions{NoGraphics: true}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("run with cancelled ctx: %v", err)
 	}
-	if !waitFor(t, 10*time.Second, func() bool { return stateOf(t, c, "logged") == StateStopped }) {
-		t.Fatal("VM left running after a cancelled Run")
+}
+
+// A start abandoned by its caller (ctx cancelled, or StartTimeout) kills
+// the VM process: no handle, no VM left running.
+func TestSimAbandonedStartKillsVM(t *testing.T) {
+	c, _ := sim(t)
+	mustClone(t, c, ubuntuImage, "abandoned")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	watcher := make(chan struct{})
+	defer func() { cancel(); <-watcher }()
+	go func() {
+		defer close(watcher)
+		// Cancel once the VM runs, while Run still waits out StartSettle.
+		waitFor(t, 30*time.Second, func() bool {
+			info, err := c.Get(ctx, "abandoned")
+			return ctx.Err() != nil || err == nil && info.State == StateRunning
+		})
+		cancel()
+	}()
+	_, err := c.Run(ctx, "abandoned", RunOptions{NoGraphics: true, StartSettle: time.Minute})
+	if !errors.Is(err, context.Canceled) || !errors.Is(err, ErrFailed) {
+		t.Fatalf("cancelled start: %v", err)
+	}
+	if s := stateOf(t, c, "abandoned"); s != StateStopped {
+		t.Fatalf("state %s after a cancelled start", s)
+	}
+
+	_, err = c.Run(ctxT(t, time.Minute), "abandoned", RunOptions{NoGraphics: true, StartTimeout: time.Millisecond})
+	assertKind(t, err, ErrTimeout)
+	if s := stateOf(t, c, "abandoned"); s != StateStopped {
+		t.Fatalf("state %s after a timed-out start", s)
 	}
 }
 
