@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -214,4 +215,27 @@ func TestScenarioSlotHeldByAnotherTartanProcess(t *testing.T) {
 		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
 	}
 	mustContain(t, res.Log, "all 1 are busy (nomad-task-vm)", "Got macos VM slot 1", "got the slot")
+}
+
+// host_cache_dir is shared into every VM at guest_cache_dir: what one job
+// leaves there, the next job (in a new VM) finds, and the host sees it.
+func TestScenarioHostCacheDirPersists(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	hostCache := filepath.Join(t.TempDir(), "cache")
+	r := h.runner(h.settings(fmt.Sprintf("host_cache_dir = %q", hostCache)))
+	guestCache := filepath.Join(h.guest, "cache")
+	first := h.run(r, newJob(fmt.Sprintf(`echo "cached by $CI_JOB_ID" > %q/marker`, guestCache)))
+	second := h.run(r, newJob(fmt.Sprintf(`echo "found: $(cat %q/marker)"`, guestCache)))
+	if first.Status != "success" || second.Status != "success" {
+		t.Fatalf("%s / %s; logs:\n%s\n%s", first.Status, second.Status, first.Log, second.Log)
+	}
+	b, err := os.ReadFile(filepath.Join(hostCache, "marker"))
+	if err != nil {
+		t.Fatalf("host cache: %v", err)
+	}
+	mustContain(t, second.Log, "found: "+strings.TrimSpace(string(b)))
+	if cd, _ := first.Config["cache_dir"].(string); cd != guestCache {
+		t.Errorf("config cache_dir = %q, want %q", cd, guestCache)
+	}
 }
