@@ -1,6 +1,7 @@
 package gitlab_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -237,5 +238,68 @@ func TestScenarioHostCacheDirPersists(t *testing.T) {
 	mustContain(t, second.Log, "found: "+strings.TrimSpace(string(b)))
 	if cd, _ := first.Config["cache_dir"].(string); cd != guestCache {
 		t.Errorf("config cache_dir = %q, want %q", cd, guestCache)
+	}
+}
+
+// The admin's VM settings reach `tart run` and `tart set`: Softnet with
+// allow/block/expose, root disk options, an extra read-only volume, a
+// random MAC per clone (two jobs of one image never share a MAC).
+func TestScenarioVMSettingsReachTart(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	vol := t.TempDir()
+	if err := os.WriteFile(filepath.Join(vol, "model.bin"), []byte("weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	guestVol := filepath.Join(h.guest, "models")
+	r := h.runner(h.settings(
+		`network = "softnet"`, `softnet_allow = ["10.0.0.0/8"]`, `softnet_block = ["10.9.0.0/16"]`, `softnet_expose = ["2222:22"]`,
+		`root_disk_opts = "sync=none,caching=cached"`, `display = "1920x1200"`,
+		fmt.Sprintf("volumes = [%q]", vol+":"+guestVol+":ro"),
+	))
+	macs := map[string]bool{}
+	var mu sync.Mutex
+	for range 2 {
+		job := newJob(fmt.Sprintf("cat %q/model.bin", guestVol), fmt.Sprintf("if touch %q/x 2>/dev/null; then echo writable; else echo read-only; fi", guestVol))
+		var info struct {
+			MAC     string
+			Options struct {
+				Net struct {
+					Mode, SoftnetAllow, SoftnetBlock, SoftnetExpose string
+				}
+				RootDisk   struct{ Sync, Caching string }
+				NoGraphics bool
+			}
+		}
+		r.BeforeStart = func(stage string) {
+			if stage != "run:build_script" {
+				return
+			}
+			b, err := os.ReadFile(filepath.Join(h.home, "vms", vmOf(job), "sim-run.json"))
+			if err == nil {
+				err = json.Unmarshal(b, &info)
+			}
+			if err != nil {
+				t.Errorf("reading the VM's run info: %v", err)
+			}
+		}
+		res := h.run(r, job)
+		if res.Status != "success" {
+			t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+		}
+		mustContain(t, res.Log, "weights", "read-only")
+		n, d := info.Options.Net, info.Options.RootDisk
+		if n.Mode != "softnet" || n.SoftnetAllow != "10.0.0.0/8" || n.SoftnetBlock != "10.9.0.0/16" || n.SoftnetExpose != "2222:22" {
+			t.Errorf("tart run network: %+v", n)
+		}
+		if d.Sync != "none" || d.Caching != "cached" || !info.Options.NoGraphics {
+			t.Errorf("tart run root disk %+v, no-graphics %v", d, info.Options.NoGraphics)
+		}
+		mu.Lock()
+		if info.MAC == "" || macs[info.MAC] {
+			t.Errorf("MAC %q not fresh (seen %v)", info.MAC, macs)
+		}
+		macs[info.MAC] = true
+		mu.Unlock()
 	}
 }
