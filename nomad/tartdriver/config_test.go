@@ -212,6 +212,17 @@ func TestResolve_PrivateKeyFromFileOrText(t *testing.T) {
 	must.StrHasPrefix(t, "-----BEGIN", string(s.SSHPrivateKey))
 }
 
+func TestResolve_PrivateKeyRelativeToTaskDir(t *testing.T) {
+	taskDir := t.TempDir()
+	must.NoError(t, os.MkdirAll(filepath.Join(taskDir, "secrets"), 0o700))
+	must.NoError(t, os.WriteFile(filepath.Join(taskDir, "secrets", "id"), []byte("RELKEY"), 0o600))
+	s, err := resolveIn(&TaskConfig{Image: "vm", SSHPrivateKey: "secrets/id"}, defaultPlugin(), taskDir)
+	must.NoError(t, err)
+	must.Eq(t, "RELKEY", string(s.SSHPrivateKey))
+	_, err = resolveIn(&TaskConfig{Image: "vm", SSHPrivateKey: "../../etc/key"}, defaultPlugin(), taskDir)
+	must.ErrorIs(t, err, ErrBadConfig)
+}
+
 func TestResolve_RejectsBadInputWithClearErrors(t *testing.T) {
 	noPassword := defaultPlugin()
 	noPassword.SSHPassword = ""

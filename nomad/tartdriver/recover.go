@@ -37,7 +37,7 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 	var tc TaskConfig
 	var s *taskSettings
 	if err := handle.Config.DecodeDriverConfig(&tc); err == nil {
-		s, err = resolve(&tc, pc)
+		s, err = resolveIn(&tc, pc, handle.Config.TaskDir().Dir)
 		if err != nil {
 			// The plugin config may have changed (e.g. an image now denied):
 			// that must not kill a running workload. Exec needs the guest

@@ -59,8 +59,13 @@ func parseDuration(option, s, def string) (time.Duration, error) {
 	return d, nil
 }
 
-// resolve validates tc and merges the plugin's defaults into it.
+// resolve validates tc and merges the plugin's defaults into it. taskDir
+// (may be "") anchors relative ssh_private_key paths.
 func resolve(tc *TaskConfig, pc *PluginConfig) (*taskSettings, error) {
+	return resolveIn(tc, pc, "")
+}
+
+func resolveIn(tc *TaskConfig, pc *PluginConfig, taskDir string) (*taskSettings, error) {
 	s := &taskSettings{Image: strings.TrimSpace(tc.Image), RandomMAC: tc.RandomMAC, WorkDir: tc.WorkDir}
 	if s.Image == "" {
 		return nil, badOption("image", "", "is required: a local VM name or an OCI reference such as ghcr.io/cirruslabs/macos-sequoia-base:latest")
@@ -106,7 +111,17 @@ func resolve(tc *TaskConfig, pc *PluginConfig) (*taskSettings, error) {
 	if tc.SSHPassword == "" && (tc.SSHUser == "" || tc.SSHUser == pc.SSHUser) {
 		s.SSHPassword = pc.SSHPassword
 	}
-	key, err := loadPrivateKey("ssh_private_key", firstNonEmpty(tc.SSHPrivateKey, pc.SSHPrivateKey))
+	keyRef := tc.SSHPrivateKey
+	if keyRef != "" && taskDir != "" && !filepath.IsAbs(keyRef) && !strings.HasPrefix(strings.TrimSpace(keyRef), "-----BEGIN") {
+		// A path relative to the task dir, e.g. "secrets/id_ed25519" rendered
+		// by a template. It must stay inside the task dir.
+		joined := filepath.Join(taskDir, keyRef)
+		if !strings.HasPrefix(joined, filepath.Clean(taskDir)+string(filepath.Separator)) {
+			return nil, badOption("ssh_private_key", keyRef, "a relative key path must stay inside the task directory")
+		}
+		keyRef = joined
+	}
+	key, err := loadPrivateKey("ssh_private_key", firstNonEmpty(keyRef, pc.SSHPrivateKey))
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +265,7 @@ func loadPrivateKey(option, v string) ([]byte, error) {
 		}
 		return b, nil
 	}
-	return nil, badOption(option, "<hidden>", "want PEM key text (-----BEGIN ...) or an absolute path to a key file")
+	return nil, badOption(option, "<hidden>", "want PEM key text (-----BEGIN ...), an absolute host path, or a path relative to the task directory such as secrets/id_ed25519")
 }
 
 func firstNonEmpty(v ...string) string {

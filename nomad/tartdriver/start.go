@@ -48,7 +48,7 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err := cfg.DecodeDriverConfig(&tc); err != nil {
 		return nil, nil, fmt.Errorf("%w: decoding task config: %v", ErrBadConfig, err)
 	}
-	s, err := resolve(&tc, pc)
+	s, err := resolveIn(&tc, pc, cfg.TaskDir().Dir)
 	if err != nil {
 		return nil, nil, err
 	}
