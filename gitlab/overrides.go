@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Override is one job variable that tried to change a setting.
@@ -63,7 +64,13 @@ func (s *Settings) ApplyJobOverrides(env func(string) (string, bool)) ([]Overrid
 		}
 	}
 	if err := s.validate(); err != nil {
-		return report, fmt.Errorf("after job overrides: %v", err)
+		var applied []string
+		for _, o := range report {
+			if o.Applied {
+				applied = append(applied, o.Variable)
+			}
+		}
+		return report, fmt.Errorf("job variables %s make the settings invalid: %v", strings.Join(applied, ", "), err)
 	}
 	return report, nil
 }

@@ -40,12 +40,15 @@ type Stage struct {
 // process exit code.
 func Main(args []string, stdout, stderr io.Writer) int {
 	log := NewLog(stderr)
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprintln(stderr, usage)
-		if len(args) == 0 {
-			return 2
+		return 2
+	}
+	for _, a := range args {
+		if a == "-h" || a == "--help" || a == "-help" {
+			fmt.Fprintln(stdout, usage)
+			return 0
 		}
-		return 0
 	}
 	if args[0] == "settings" {
 		fmt.Fprint(stdout, SettingsMarkdown())
@@ -140,8 +143,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return ExitCode(job, err)
 }
 
-const usage = `usage: gitlab-tart-executor <config|prepare|run|cleanup|version|settings> [--config FILE] [--<setting> VALUE ...] [run: <script> <stage>]
-Settings and their defaults: docs/gitlab.md.`
+const usage = `usage: gitlab-tart-executor <config|prepare|run|cleanup> [--config FILE] [--<setting> VALUE ...] [run: <script> <stage>]
+       gitlab-tart-executor version | settings
+Stages are started by gitlab-runner's custom executor ([runners.custom] in config.toml).
+Every setting is a TOML key in --config FILE and a flag (--pull-policy always);
+` + "`gitlab-tart-executor settings`" + ` lists them with defaults. Docs: docs/gitlab.md.`
 
 // logOverrides reports in the job log what each job variable did.
 func (st *Stage) logOverrides() {
