@@ -303,3 +303,27 @@ func TestScenarioVMSettingsReachTart(t *testing.T) {
 		mu.Unlock()
 	}
 }
+
+// Pull and clone failures of the host are system failures (GitLab retries
+// prepare) with tart's reason in the log.
+func TestScenarioPullAndDiskFailures(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		knob, want string
+	}{
+		{"TART_SIM_PULL_FAIL=1", "pulling " + macImage},
+		{"TART_SIM_DISK_FULL=1", "out of disk space"},
+	} {
+		t.Run(tc.knob, func(t *testing.T) {
+			t.Parallel()
+			h := newSimHost(t, tc.knob)
+			r := h.runner(h.settings())
+			r.PrepareAttempts = 1
+			res := h.run(r, newJob("echo never"))
+			if res.FailureReason != "runner_system_failure" {
+				t.Fatalf("got %s/%s; log:\n%s", res.Status, res.FailureReason, res.Log)
+			}
+			mustContain(t, res.Log, tc.want)
+		})
+	}
+}

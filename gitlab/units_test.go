@@ -397,3 +397,15 @@ func TestEnsureSharedDir(t *testing.T) {
 		}
 	}
 }
+
+func TestInsecureRegistry(t *testing.T) {
+	s := DefaultSettings()
+	s.InsecureRegistries = []string{"registry.local:5000", "*.lab.internal"}
+	for img, want := range map[string]bool{
+		"registry.local:5000/macos:1": true, "cache.lab.internal/x/y": true, "ghcr.io/a/b": false, "local-vm": false,
+	} {
+		if got := insecureRegistry(s, img); got != want {
+			t.Errorf("insecureRegistry(%q) = %v", img, got)
+		}
+	}
+}
