@@ -154,7 +154,7 @@ func mountScript(guestOS string, ms []Mount) string {
     fi
   elif [ "$(uname -s)" = Darwin ]; then
     $SUDO mkdir -p "$3"
-    if [ "$4" = ro ]; then $SUDO mount_virtiofs -o rdonly "$1" "$3"; else $SUDO mount_virtiofs "$1" "$3"; fi
+    $SUDO mount_virtiofs "$1" "$3" # read-only shares are enforced by tart on the host side
   else
     $SUDO mkdir -p "$3"
     if [ "$4" = ro ]; then $SUDO mount -t virtiofs -o ro "$1" "$3"; else $SUDO mount -t virtiofs "$1" "$3"; fi
