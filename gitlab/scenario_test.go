@@ -174,7 +174,7 @@ func TestScenarioThreeConcurrentMacOSJobs(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			job := newJob("sleep 1.5", "echo job done")
+			job := newJob("sleep 3", "echo job done")
 			job.ConcurrentID = i
 			results[i] = h.run(r, job)
 		}()
