@@ -23,6 +23,9 @@ type Agent struct {
 	// HelperTimeout bounds the transport's own short commands (upload,
 	// kill, cleanup, probe). Default 30s.
 	HelperTimeout time.Duration
+	// GuestTempDir is the guest directory for per-command private files
+	// (PID, wrapper, script). "" = DefaultGuestTempDir.
+	GuestTempDir string
 }
 
 var _ Transport = (*Agent)(nil)
@@ -57,7 +60,7 @@ func (a *Agent) Ping(ctx context.Context) error {
 
 // Run implements Transport.
 func (a *Agent) Run(ctx context.Context, cmd Command) (Result, error) {
-	p, err := buildPlan(cmd, newPlanDir())
+	p, err := buildPlan(cmd, newPlanDir(a.GuestTempDir))
 	if err != nil {
 		return Result{}, err
 	}

@@ -151,7 +151,7 @@ func testTransport(t *testing.T, tc transportCase) {
 		_, err := tr.Run(runCtx(t), Command{Script: `echo "$0"`, Env: map[string]string{"A": "b"}, Stdout: &out})
 		must.NoError(t, err)
 		script := strings.TrimSpace(out.String())
-		must.StrHasPrefix(t, "/tmp/tartan-", script)
+		must.StrContains(t, script, "/tartan-")
 		_, err = os.Stat(filepath.Dir(script))
 		must.True(t, errors.Is(err, os.ErrNotExist), must.Sprintf("%s still exists: %v", filepath.Dir(script), err))
 	})

@@ -42,6 +42,9 @@ type Config struct {
 	// BootWait is how long Connect waits for a booting guest to answer
 	// (agent or SSH). Default SSH.RetryUntil; 0 with both 0 = one attempt.
 	BootWait time.Duration
+	// GuestTempDir, when set, overrides SSH.GuestTempDir and is given to
+	// the agent transport too.
+	GuestTempDir string
 	// SSH.Logf (if set) also receives Connect's "not ready, retrying" lines.
 	// AgentProbeTimeout bounds one agent probe (tart itself waits about
 	// 10 s for an absent agent). Default 15s.
@@ -66,6 +69,9 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 	}
 	if cfg.SSHPort <= 0 {
 		cfg.SSHPort = 22
+	}
+	if cfg.GuestTempDir != "" {
+		cfg.SSH.GuestTempDir = cfg.GuestTempDir
 	}
 	hasVM := cfg.Tart != nil && cfg.VM != ""
 	switch {
@@ -128,6 +134,7 @@ func (c *connector) target() string {
 func (c *connector) attempt(ctx context.Context) (Transport, error) {
 	if c.agentPossible {
 		a := NewAgent(c.cfg.Tart, c.cfg.VM)
+		a.GuestTempDir = c.cfg.SSH.GuestTempDir
 		pctx, cancel := context.WithTimeout(ctx, c.cfg.AgentProbeTimeout)
 		err := a.Ping(pctx)
 		cancel()

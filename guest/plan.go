@@ -9,9 +9,9 @@ import (
 	"strings"
 )
 
-// guestTempRoot is where per-command private directories live. /tmp exists
-// on macOS (-> /private/tmp) and Linux guests.
-const guestTempRoot = "/tmp"
+// DefaultGuestTempDir is where per-command private directories live unless
+// configured otherwise. /tmp exists on macOS (-> /private/tmp) and Linux guests.
+const DefaultGuestTempDir = "/tmp"
 
 // plan is how one Command is carried out in the guest, independent of the
 // transport. Every shell text in it means the same to zsh, bash and sh.
@@ -27,11 +27,15 @@ func (p plan) pidFile() string { return p.dir + "/pid" }
 
 var envName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// newPlanDir returns a fresh, unguessable guest directory name.
-func newPlanDir() string {
+// newPlanDir returns a fresh, unguessable guest directory name under root
+// ("" = DefaultGuestTempDir).
+func newPlanDir(root string) string {
+	if root == "" {
+		root = DefaultGuestTempDir
+	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
-	return guestTempRoot + "/tartan-" + hex.EncodeToString(b[:])
+	return strings.TrimSuffix(root, "/") + "/tartan-" + hex.EncodeToString(b[:])
 }
 
 // buildPlan validates cmd and describes how to run it under dir.

@@ -35,6 +35,9 @@ type SSHConfig struct {
 	// before it is also sent with `kill` through a second command (for
 	// servers that ignore SSH "signal" requests). Default 2s.
 	SignalGrace time.Duration
+	// GuestTempDir is the guest directory for per-command private files
+	// (PID, wrapper, script). "" = DefaultGuestTempDir.
+	GuestTempDir string
 	// Logf receives progress lines (dial retries); never secrets. May be nil.
 	Logf func(format string, args ...any)
 }

@@ -16,7 +16,7 @@ import (
 
 // Run implements Transport.
 func (s *SSH) Run(ctx context.Context, cmd Command) (Result, error) {
-	p, err := buildPlan(cmd, newPlanDir())
+	p, err := buildPlan(cmd, newPlanDir(s.cfg.GuestTempDir))
 	if err != nil {
 		return Result{}, err
 	}

@@ -17,7 +17,7 @@ func TestKillFallbackReachesTheCommand(t *testing.T) {
 	noLeaks(t)
 	g := startGuest(t, nil)
 	s := dial(t, g.ssh)
-	p, err := buildPlan(Command{Script: "echo up; sleep 30"}, newPlanDir())
+	p, err := buildPlan(Command{Script: "echo up; sleep 30"}, newPlanDir(g.ssh.GuestTempDir))
 	must.NoError(t, err)
 	defer s.cleanup(p)
 	must.NoError(t, s.helper(runCtx(t), "upload", p.upload, strings.NewReader(string(p.wrapper))))

@@ -23,9 +23,10 @@ var vmSeq atomic.Int32
 // simVM is a VM run by tart-sim for the test (clone + run), stopped and
 // deleted at its end.
 type simVM struct {
-	tart *tart.Client
-	name string
-	home string
+	tart    *tart.Client
+	name    string
+	home    string
+	tempDir string // guest staging dir (guest commands are host processes)
 }
 
 // startVM clones and runs a VM; env holds TART_SIM_* knobs for its tart run.
@@ -53,14 +54,15 @@ func startVM(t testing.TB, env []string, dirs ...tart.Share) simVM {
 		}
 		must.NoError(t, c.Delete(ctx, name))
 	})
-	return simVM{tart: c, name: name, home: home}
+	return simVM{tart: c, name: name, home: home, tempDir: t.TempDir()}
 }
 
 func (v simVM) config(mode Mode) Config {
 	return Config{
 		Mode: mode, Tart: v.tart, VM: v.name,
-		SSH:      SSHConfig{User: "admin", Password: "admin", DialTimeout: 5 * time.Second, SignalGrace: 2 * time.Second},
-		BootWait: 15 * time.Second,
+		SSH:          SSHConfig{User: "admin", Password: "admin", DialTimeout: 5 * time.Second, SignalGrace: 2 * time.Second},
+		BootWait:     15 * time.Second,
+		GuestTempDir: v.tempDir,
 	}
 }
 
