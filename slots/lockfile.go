@@ -15,14 +15,23 @@ const lockFileMode = 0o666
 
 // openLockFile opens (creating if needed) a slot file. O_NOFOLLOW and the
 // regular-file check stop a planted symlink from making us write elsewhere.
-// A file another user created without write access for us still works for
-// locking: it is opened read-only and writable reports false.
+//
+// An existing file is opened without O_CREATE: Linux's fs.protected_regular
+// refuses O_CREATE opens of another user's file in a sticky world-writable
+// directory (even to root), which is exactly how runners of several users
+// share the slot directory. A file we still may not write is opened
+// read-only: locking works, only our holder record is not written.
 func openLockFile(path string) (f *os.File, writable bool, err error) {
-	f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|unix.O_NOFOLLOW, lockFileMode)
-	writable = true
-	if errors.Is(err, os.ErrPermission) {
-		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
-		writable = false
+	for range 3 { // lost creation races are retried; a third loss is an error
+		f, writable, err = openExisting(path)
+		if !errors.Is(err, os.ErrNotExist) {
+			break
+		}
+		f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, lockFileMode)
+		writable = true
+		if !errors.Is(err, os.ErrExist) {
+			break
+		}
 	}
 	if err != nil {
 		return nil, false, err
@@ -41,6 +50,15 @@ func openLockFile(path string) (f *os.File, writable bool, err error) {
 		_ = f.Chmod(lockFileMode) // best effort: locking works regardless
 	}
 	return f, writable, nil
+}
+
+func openExisting(path string) (*os.File, bool, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOFOLLOW, 0)
+	if errors.Is(err, os.ErrPermission) {
+		f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
+		return f, false, err
+	}
+	return f, err == nil, err
 }
 
 // tryLock takes an exclusive flock without blocking. It reports false when

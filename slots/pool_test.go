@@ -314,3 +314,25 @@ func TestDirectoryRemovedAfterNewIsRecreated(t *testing.T) {
 	must.NoError(t, err)
 	must.EqOp(t, os.FileMode(DirMode), st.Mode()&(os.ModeDir|os.ModeSticky|os.ModePerm))
 }
+
+// A slot file we may not write (another user's, created with a narrow
+// umask) still locks; only the holder record is not written.
+func TestReadOnlySlotFileStillLocks(t *testing.T) {
+	if os.Geteuid() == 0 {
+		t.Skip("permission bits do not bind root")
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "macos-1.lock")
+	must.NoError(t, os.WriteFile(path, nil, 0o444))
+	p, err := New(dir, map[Kind]int{KindMacOS: 1})
+	must.NoError(t, err)
+	s, err := p.TryAcquire(KindMacOS, Holder{Owner: "me"})
+	must.NoError(t, err)
+	defer s.Release()
+	_, err = p.TryAcquire(KindMacOS, Holder{})
+	must.ErrorIs(t, err, ErrBusy)
+	hs, err := p.Holders(KindMacOS)
+	must.NoError(t, err)
+	must.Len(t, 1, hs)
+	must.StrContains(t, hs[0].String(), "not recorded")
+}
