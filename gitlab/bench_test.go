@@ -33,8 +33,14 @@ func (w *stampWriter) Write(p []byte) (int, error) {
 // starting `tart run` to the first line of the job's script
 // (ms-tartrun-to-first-line). The image is pulled once before timing.
 func BenchmarkJobOverhead(b *testing.B) {
+	for _, transport := range []string{"agent", "ssh"} {
+		b.Run(transport, func(b *testing.B) { benchJobOverhead(b, transport) })
+	}
+}
+
+func benchJobOverhead(b *testing.B, transport string) {
 	h := newSimHostB(b)
-	r := h.runner(h.settings())
+	r := h.runner(h.settings(`transport = "` + transport + `"`))
 	warm := newJob("true")
 	if res := h.run(r, warm); res.Status != "success" {
 		b.Fatalf("warm-up job: %s\n%s", res.Status, res.Log)
