@@ -30,7 +30,7 @@ type simRun struct {
 			Sync     string `json:"sync"`
 		} `json:"disks"`
 		Net struct {
-			Mode          string   `json:"mode"`
+			Mode          string `json:"mode"`
 			SoftnetExpose string `json:"softnetExpose"`
 		} `json:"net"`
 	} `json:"options"`
