@@ -30,6 +30,10 @@ func TestScenarioGuestRunnerFromHostCache(t *testing.T) {
 		fmt.Sprintf("guest_runner_cache = %q", cache),
 		fmt.Sprintf("guest_runner_path = %q", filepath.Join(guestBin, "gitlab-runner")),
 	)
+	forced, _ := os.ReadFile(settings)
+	if err := os.WriteFile(settings+"-force", append(forced, []byte("guest_runner_force = true\n")...), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	job := newJob("echo built > result.txt")
 	job.ArtifactPaths = []string{"result.txt"}
 	job.Variables = map[string]string{"PATH": guestBin + ":/usr/bin:/bin"}
@@ -38,6 +42,15 @@ func TestScenarioGuestRunnerFromHostCache(t *testing.T) {
 		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
 	}
 	mustContain(t, res.Log, "Installed gitlab-runner 17.9.0 from the host cache", "Uploading artifacts with Version:      17.9.0")
+
+	// The simulated guest's disk is the host's, so the binary installed
+	// above is still there: it is kept, unless a reinstall is forced.
+	t.Run("already installed", func(t *testing.T) {
+		res := h.run(h.runner(settings), newJob("true"))
+		mustContain(t, res.Log, "gitlab-runner 17.9.0 already in the guest")
+		forced := h.run(h.runner(settings+"-force"), newJob("true"))
+		mustContain(t, forced.Log, "Installed gitlab-runner 17.9.0 from the host cache")
+	})
 
 	t.Run("missing from the cache", func(t *testing.T) {
 		job := newJob("echo built > result.txt")

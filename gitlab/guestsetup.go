@@ -145,7 +145,7 @@ func (st *Stage) guestRunner(ctx context.Context, tr guest.Transport, bin string
 		return nil
 	}
 	want := st.guestRunnerVersion()
-	have, _ := guestRunnerInstalled(ctx, tr)
+	have, _ := guestRunnerInstalled(ctx, tr, s.GuestRunnerPath)
 	if s.GuestRunner == "check" || want == "" {
 		if have == "" {
 			log.Warnf("gitlab-runner is not installed in the guest: artifacts and caches will not work. Bake it into the image, or set guest_runner = \"install\" with binaries in %s", s.GuestRunnerCache)
@@ -163,7 +163,7 @@ func (st *Stage) guestRunner(ctx context.Context, tr guest.Transport, bin string
 			want, "guest", runtime.GOARCH, filepath.Join(s.GuestRunnerCache, want, "gitlab-runner-<os>-"+runtime.GOARCH), haveNote(have), "<os>", runtime.GOARCH, want)
 		return nil
 	}
-	src := guestRunnerMount + "/" + filepath.ToSlash(bin)
+	src := guestRunnerMount(s) + "/" + filepath.ToSlash(bin)
 	script := `set -e
 SUDO=; [ "$(id -u)" = 0 ] || SUDO='sudo -n'
 $SUDO mkdir -p ` + shellQuote(filepath.Dir(s.GuestRunnerPath)) + `
@@ -187,11 +187,14 @@ func haveNote(have string) string {
 }
 
 // guestRunnerInstalled returns the guest's gitlab-runner version ("" = none).
-func guestRunnerInstalled(ctx context.Context, tr guest.Transport) (string, error) {
+// It looks at guest_runner_path first, then the guest's PATH.
+func guestRunnerInstalled(ctx context.Context, tr guest.Transport, installPath string) (string, error) {
 	var out bytes.Buffer
 	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	res, err := tr.Run(cctx, guest.Command{Shell: "/bin/sh", Script: "PATH=/usr/local/bin:/opt/homebrew/bin:$PATH\ncommand -v gitlab-runner >/dev/null 2>&1 || exit 3\ngitlab-runner --version 2>/dev/null\n", Stdout: &out})
+	script := "if [ -x " + shellQuote(installPath) + " ]; then exec " + shellQuote(installPath) + " --version; fi\n" +
+		"PATH=/usr/local/bin:/opt/homebrew/bin:$PATH\ncommand -v gitlab-runner >/dev/null 2>&1 || exit 3\nexec gitlab-runner --version 2>/dev/null\n"
+	res, err := tr.Run(cctx, guest.Command{Shell: "/bin/sh", Script: script, Stdout: &out})
 	if err != nil || res.ExitCode != 0 {
 		return "", err
 	}

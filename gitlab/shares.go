@@ -2,6 +2,7 @@ package gitlab
 
 import (
 	"fmt"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -109,7 +110,7 @@ func mountsFor(s *Settings, p jobPaths, jobID string, withRunnerCache bool) ([]M
 		out = append(out, Mount{Tag: tag("cache"), Host: s.HostCacheDir, Guest: s.GuestCacheDir})
 	}
 	if withRunnerCache {
-		out = append(out, Mount{Tag: tag("runnerbin"), Host: s.GuestRunnerCache, Guest: guestRunnerMount, ReadOnly: true})
+		out = append(out, Mount{Tag: tag("runnerbin"), Host: s.GuestRunnerCache, Guest: guestRunnerMount(s), ReadOnly: true})
 	}
 	vols, err := parseVolumes(s.Volumes)
 	if err != nil {
@@ -121,8 +122,11 @@ func mountsFor(s *Settings, p jobPaths, jobID string, withRunnerCache bool) ([]M
 	return out, nil
 }
 
-// guestRunnerMount is where the host's gitlab-runner cache appears in the guest.
-const guestRunnerMount = "/var/tmp/tartan-runnerbin"
+// guestRunnerMount is where the host's gitlab-runner cache appears in the
+// guest: next to the builds dir (/var/tmp/tartan-runnerbin by default).
+func guestRunnerMount(s *Settings) string {
+	return path.Join(path.Dir(s.GuestBuildsDir), "tartan-runnerbin")
+}
 
 func sharesOf(ms []Mount) []tart.Share {
 	out := make([]tart.Share, 0, len(ms))
