@@ -135,7 +135,9 @@ func TestDriver_StopKillsCommandThatIgnoresTheSignal(t *testing.T) {
 	began := time.Now()
 	must.NoError(t, h.StopTask(task.ID, time.Second, "SIGTERM"))
 	res := waitExit(t, h, task.ID, 20*time.Second)
-	must.False(t, res.Successful(), must.Sprintf("%+v", res))
+	must.Eq(t, 9, res.Signal, must.Sprintf("%+v", res))
+	must.Eq(t, 137, res.ExitCode)
+	must.NoError(t, res.Err)
 	must.Less(t, 15*time.Second, time.Since(began))
 }
 

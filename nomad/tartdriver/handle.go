@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -40,6 +41,10 @@ type taskHandle struct {
 	state    TaskState
 	run      *tart.RunHandle
 	vmGone   bool // set at recovery when tart says the VM no longer runs
+	// killed is set when the driver powers the VM off under a running
+	// command (kill_timeout expired): the lost connection is then reported
+	// as a SIGKILL, which is what happened to the command.
+	killed atomic.Bool
 
 	mu          sync.RWMutex
 	procState   drivers.TaskState
@@ -126,17 +131,26 @@ func (h *taskHandle) check() *drivers.ExitResult {
 		}
 		return &drivers.ExitResult{ExitCode: code}
 	}
-	if res := exitFromSupervisor(h.state.StateDir); res != nil {
+	if res := h.killedResult(exitFromSupervisor(h.state.StateDir)); res != nil {
 		return res
 	}
 	if supervisor.Alive(h.state.StateDir) {
 		return nil
 	}
 	// Lock released: the exit file is written before that, so read again.
-	if res := exitFromSupervisor(h.state.StateDir); res != nil {
+	if res := h.killedResult(exitFromSupervisor(h.state.StateDir)); res != nil {
 		return res
 	}
 	return &drivers.ExitResult{ExitCode: -1, Err: fmt.Errorf("the task's supervisor process died without recording the command's exit status; see %s", supervisor.LogPath(h.state.StateDir))}
+}
+
+// killedResult turns "connection lost" into "killed" when the driver itself
+// powered the VM off under the command.
+func (h *taskHandle) killedResult(res *drivers.ExitResult) *drivers.ExitResult {
+	if res == nil || res.Err == nil || !h.killed.Load() {
+		return res
+	}
+	return &drivers.ExitResult{ExitCode: 128 + int(syscall.SIGKILL), Signal: int(syscall.SIGKILL)}
 }
 
 func exitFromSupervisor(stateDir string) *drivers.ExitResult {

@@ -79,6 +79,9 @@ func (d *Driver) stopVM(h *taskHandle) error {
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, vmStopTimeout+10*time.Second)
 	defer cancel()
+	if h.isRunning() {
+		h.killed.Store(true)
+	}
 	err = client.Stop(ctx, h.state.VMName, vmStopTimeout)
 	if err != nil && !errors.Is(err, tart.ErrNotRunning) && !errors.Is(err, tart.ErrVMNotFound) {
 		return fmt.Errorf("stopping VM %s: %w", h.state.VMName, err)
