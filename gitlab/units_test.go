@@ -409,3 +409,18 @@ func TestInsecureRegistry(t *testing.T) {
 		}
 	}
 }
+
+func TestTimezoneScript(t *testing.T) {
+	s := timezoneScript("America/Los_Angeles")
+	for _, want := range []string{"systemsetup -settimezone America/Los_Angeles", "timedatectl set-timezone America/Los_Angeles", "sudo -n"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("script lacks %q:\n%s", want, s)
+		}
+	}
+	if !strings.Contains(timezoneScript("x'; rm -rf /"), `'x'\''; rm -rf /'`) {
+		t.Errorf("zone not quoted")
+	}
+	if out, err := exec.Command("/bin/sh", "-n", "-c", s).CombinedOutput(); err != nil {
+		t.Errorf("not valid sh: %v %s", err, out)
+	}
+}
