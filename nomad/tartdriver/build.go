@@ -181,9 +181,10 @@ func (b *vmBuild) waitIP(ctx context.Context, s *taskSettings, run *tart.RunHand
 	return "", fmt.Errorf("the VM got no IP address within ready_timeout (%s); check its networking (DHCP lease exhaustion is common, see docs): %w", s.ReadyTimeout, err)
 }
 
-// startCommand checks that the guest answers, then hands the command to a
-// supervisor that outlives this plugin.
-func (b *vmBuild) startCommand(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) error {
+// waitGuest waits, within ready_timeout, until the guest accepts commands
+// (proving the transport and its credentials), failing at once if the VM
+// dies.
+func (b *vmBuild) waitGuest(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) (guestTarget, time.Duration, error) {
 	wait := max(time.Until(st.StartedAt.Add(s.ReadyTimeout)), 5*time.Second)
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
@@ -198,11 +199,21 @@ func (b *vmBuild) startCommand(ctx context.Context, s *taskSettings, st *TaskSta
 	tr, err := connectGuest(cctx, b.client, t, wait)
 	if err != nil {
 		if !run.Alive() {
-			return fmt.Errorf("%w while connecting to the guest: %s", ErrVMDied, run.LogTail(5))
+			return t, wait, fmt.Errorf("%w while connecting to the guest: %s", ErrVMDied, run.LogTail(5))
 		}
-		return fmt.Errorf("the guest did not accept commands within ready_timeout (%s): %w", s.ReadyTimeout, err)
+		return t, wait, fmt.Errorf("the guest did not accept commands within ready_timeout (%s): %w", s.ReadyTimeout, err)
 	}
 	_ = tr.Close()
+	return t, wait, nil
+}
+
+// startCommand checks that the guest answers, then hands the command to a
+// supervisor that outlives this plugin.
+func (b *vmBuild) startCommand(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) error {
+	t, wait, err := b.waitGuest(ctx, s, st, run)
+	if err != nil {
+		return err
+	}
 
 	spec := &supervisor.Spec{
 		StateDir: st.StateDir, TartBinary: b.client.Binary(), TartHome: b.d.config.TartHome, VM: b.name,

@@ -100,6 +100,27 @@ func TestDriver_VMTaskRunsUntilStoppedThenDestroyIsIdempotent(t *testing.T) {
 	must.False(t, e.vmExists(vm))
 }
 
+// TestDriver_VMTaskWithTransportWaitsForGuest: with an explicit transport a
+// VM-only task is running only once its guest answers; a guest that never
+// does fails the start within ready_timeout.
+func TestDriver_VMTaskWithTransportWaitsForGuest(t *testing.T) {
+	t.Setenv("TART_SIM_SSH_REFUSE", "1")
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	ok := newTask(t, "agent", TaskConfig{Image: linuxImage, GuestTransport: "agent"})
+	mkAllocDirNoLogs(t, h, ok)
+	start(t, h, ok)
+	res, err := h.ExecTask(ok.ID, []string{"true"}, 10*time.Second)
+	must.NoError(t, err)
+	must.Eq(t, 0, res.ExitResult.ExitCode)
+
+	refused := newTask(t, "ssh", TaskConfig{Image: linuxImage, GuestTransport: "ssh", ReadyTimeout: "2s"})
+	mkAllocDirNoLogs(t, h, refused)
+	_, _, err = h.StartTask(refused)
+	must.ErrorContains(t, err, "did not accept commands within ready_timeout")
+	must.False(t, e.vmExists(vmName(refused.AllocID, refused.Name)))
+}
+
 func TestDriver_SignalsReachTheGuestCommand(t *testing.T) {
 	e := newTestEnv(t)
 	h, _ := e.newHarness(e.pluginConfig())

@@ -102,8 +102,16 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 
 	st := TaskState{VMName: name, RunPID: run.PID, RunLogPath: run.LogPath, StateDir: stateDir,
 		HasCommand: s.Command != nil, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
-	if s.Command != nil {
+	switch {
+	case s.Command != nil:
 		if err := b.startCommand(ctx, s, &st, run); err != nil {
+			return nil, nil, err
+		}
+	case s.Transport != transportAuto:
+		// A VM-only task with an explicit transport is running once its
+		// guest accepts commands (readiness for exec and checks). With
+		// "auto" an image may offer neither agent nor SSH: the IP is enough.
+		if _, _, err := b.waitGuest(ctx, s, &st, run); err != nil {
 			return nil, nil, err
 		}
 	}
