@@ -27,8 +27,9 @@ func TestAutoModeChoosesTransport(t *testing.T) {
 			w := newWorld(t, c.knobs...)
 			w.boot(linuxImage, "vm", tart.RunOptions{NoGraphics: true})
 			start := time.Now()
-			tr, err := guest.Connect(ctxFor(t, callTimeout), guest.Config{Mode: guest.ModeAuto, Tart: w.client, VM: "vm",
-				SSH: w.sshConfig(), SSHPort: w.sshPort, BootWait: 3 * time.Second})
+			cfg := w.guestConfig("vm", guest.ModeAuto)
+			cfg.BootWait = 3 * time.Second
+			tr, err := guest.Connect(ctxFor(t, callTimeout), cfg)
 			if c.want == "" {
 				must.ErrorIs(t, err, guest.ErrUnreachable)
 				must.Less(t, 30*time.Second, time.Since(start))

@@ -154,9 +154,10 @@ func TestWrongSSHCredentials(t *testing.T) {
 	w.boot(linuxImage, "vm", tart.RunOptions{NoGraphics: true})
 	const secret = "definitely-wrong-pw"
 	err := fails(t, "ssh with a wrong password", func(ctx context.Context) error {
-		cfg := w.sshConfig()
-		cfg.Password = secret
-		_, err := guest.Connect(ctx, guest.Config{Mode: guest.ModeSSH, Tart: w.client, VM: "vm", SSH: cfg, SSHPort: w.sshPort, BootWait: quick})
+		cfg := w.guestConfig("vm", guest.ModeSSH)
+		cfg.SSH.Password = secret
+		cfg.BootWait = quick
+		_, err := guest.Connect(ctx, cfg)
 		return err
 	})
 	must.ErrorIs(t, err, guest.ErrAuth)

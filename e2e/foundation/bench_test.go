@@ -56,7 +56,7 @@ func benchFirstOutput(b *testing.B, mode guest.Mode, settle time.Duration) {
 			b.Fatal(err)
 		}
 		t3 := time.Now()
-		cfg := guest.Config{Mode: mode, Tart: w.client, VM: name, SSH: w.sshConfig(), SSHPort: w.sshPort, BootWait: bootWait}
+		cfg := w.guestConfig(name, mode)
 		cfg.SSH.Addr = fmt.Sprintf("%s:%d", addr, w.sshPort)
 		tr, err := guest.Connect(ctx, cfg)
 		if err != nil {

@@ -25,6 +25,7 @@ const (
 	jobHome    = "TARTAN_E2E_HOME"
 	jobSlots   = "TARTAN_E2E_SLOTS"
 	jobSSHPort = "TARTAN_E2E_SSH_PORT"
+	jobTmp     = "TARTAN_E2E_GUEST_TMP"
 )
 
 // runJob is one "runner process": slot, clone, run with the slot handed
@@ -69,7 +70,7 @@ func runJob() int {
 		_ = c.Stop(context.Background(), name, 5*time.Second)
 		<-h.Done()
 	}()
-	tr, err := guest.Connect(ctx, guest.Config{Mode: guest.ModeAgent, Tart: c, VM: name, BootWait: 30 * time.Second})
+	tr, err := guest.Connect(ctx, guest.Config{Mode: guest.ModeAgent, Tart: c, VM: name, BootWait: 30 * time.Second, GuestTempDir: os.Getenv(jobTmp)})
 	if err != nil {
 		return fail("connect", err)
 	}
@@ -95,7 +96,7 @@ func TestConcurrentJobsStayUnderTheLimit(t *testing.T) {
 	for i := range jobs {
 		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), jobEnv+"=job-"+strconv.Itoa(i), jobTart+"="+w.client.Binary(),
-			jobHome+"="+w.home, jobSlots+"="+slotDir, jobSSHPort+"="+strconv.Itoa(w.sshPort))
+			jobHome+"="+w.home, jobSlots+"="+slotDir, jobSSHPort+"="+strconv.Itoa(w.sshPort), jobTmp+"="+w.guestTmp)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		must.NoError(t, cmd.Start())

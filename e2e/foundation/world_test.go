@@ -40,7 +40,13 @@ type world struct {
 	tb      testing.TB
 	home    string
 	sshPort int
-	client  *tart.Client
+	// guestTmp holds the transports' per-command guest files (the simulated
+	// guest shares the host's file system); cleanup checks it is empty.
+	guestTmp string
+	// guestLeftoversOK: the test kills transports mid-command, so their
+	// per-command files may legitimately stay behind.
+	guestLeftoversOK bool
+	client           *tart.Client
 
 	mu   sync.Mutex
 	runs []*tart.RunHandle
@@ -59,7 +65,10 @@ func newWorld(tb testing.TB, knobs ...string) *world {
 	}, knobs...)
 	c, err := tart.New(tart.Options{Binary: bin, Home: home, NoAutoPrune: true, Env: env})
 	must.NoError(tb, err)
-	w := &world{tb: tb, home: home, sshPort: port, client: c}
+	guestTmp, err := os.MkdirTemp("", "tartan-e2e-guest-")
+	must.NoError(tb, err)
+	tb.Cleanup(func() { _ = os.RemoveAll(guestTmp) })
+	w := &world{tb: tb, home: home, sshPort: port, client: c, guestTmp: guestTmp}
 	tb.Cleanup(w.cleanup)
 	return w
 }
@@ -117,15 +126,19 @@ func (w *world) boot(image, name string, o tart.RunOptions) *tart.RunHandle {
 // sshConfig is how the simulated guest's sshd is reached (images use
 // admin/admin, like Cirrus Labs' images).
 func (w *world) sshConfig() guest.SSHConfig {
-	return guest.SSHConfig{User: "admin", Password: "admin", DialTimeout: 10 * time.Second}
+	return guest.SSHConfig{User: "admin", Password: "admin", DialTimeout: 10 * time.Second, GuestTempDir: w.guestTmp}
+}
+
+// guestConfig is how Connect reaches vm in this world.
+func (w *world) guestConfig(vm string, mode guest.Mode) guest.Config {
+	return guest.Config{Mode: mode, Tart: w.client, VM: vm, SSH: w.sshConfig(), SSHPort: w.sshPort,
+		BootWait: bootWait, GuestTempDir: w.guestTmp}
 }
 
 // connect opens a transport of the given mode to a running VM.
 func (w *world) connect(vm string, mode guest.Mode) guest.Transport {
 	w.tb.Helper()
-	tr, err := guest.Connect(ctxFor(w.tb, callTimeout), guest.Config{
-		Mode: mode, Tart: w.client, VM: vm, SSH: w.sshConfig(), SSHPort: w.sshPort, BootWait: bootWait,
-	})
+	tr, err := guest.Connect(ctxFor(w.tb, callTimeout), w.guestConfig(vm, mode))
 	must.NoError(w.tb, err)
 	w.tb.Cleanup(func() { _ = tr.Close() })
 	return tr
@@ -153,6 +166,9 @@ func (w *world) cleanup() {
 			_ = syscall.Kill(-h.PID, syscall.SIGKILL)
 			<-h.Done()
 		}
+	}
+	if ents, _ := os.ReadDir(w.guestTmp); len(ents) > 0 && !w.guestLeftoversOK {
+		w.tb.Errorf("guest commands left %d per-command directories behind in %s", len(ents), w.guestTmp)
 	}
 	if left := waitNoProcesses(w.home, 10*time.Second); len(left) > 0 {
 		w.tb.Errorf("processes of this test's TART_HOME outlived it: %s", strings.Join(left, "; "))
