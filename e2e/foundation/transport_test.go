@@ -216,11 +216,12 @@ func TestGuestCommandsOverEachTransport(t *testing.T) {
 
 // watch is a writer that closes seen once its output contains want.
 type watch struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	want string
-	seen chan struct{}
-	once sync.Once
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	want   string
+	seen   chan struct{}
+	seenAt time.Time // when want first appeared (read after seen is closed)
+	once   sync.Once
 }
 
 func newWatch(want string) *watch { return &watch{want: want, seen: make(chan struct{})} }
@@ -236,7 +237,7 @@ func (w *watch) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.buf.Write(p)
 	if strings.Contains(w.buf.String(), w.want) {
-		w.once.Do(func() { close(w.seen) })
+		w.once.Do(func() { w.seenAt = time.Now(); close(w.seen) })
 	}
 	return len(p), nil
 }
