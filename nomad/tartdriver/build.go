@@ -185,7 +185,7 @@ func (b *vmBuild) waitIP(ctx context.Context, s *taskSettings, run *tart.RunHand
 // (proving the transport and its credentials), failing at once if the VM
 // dies.
 func (b *vmBuild) waitGuest(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) (guestTarget, time.Duration, error) {
-	wait := max(time.Until(st.StartedAt.Add(s.ReadyTimeout)), 5*time.Second)
+	wait := max(time.Until(st.StartedAt.Add(s.ReadyTimeout)), min(s.ReadyTimeout, 5*time.Second))
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
 	go func() {
