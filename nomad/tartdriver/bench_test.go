@@ -104,8 +104,6 @@ func BenchmarkStartTask(b *testing.B) {
 func BenchmarkPluginMemory50Tasks(b *testing.B) {
 	const n = 50
 	d, _ := benchDriver(b)
-	pc := d.config
-	pc.MaxLinuxVMs = 0
 	runtime.GC()
 	var before runtime.MemStats
 	runtime.ReadMemStats(&before)

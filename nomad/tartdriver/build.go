@@ -20,6 +20,7 @@ import (
 // deletes the VM again if any step fails.
 type vmBuild struct {
 	d      *Driver
+	pc     *PluginConfig
 	client *tart.Client
 	name   string
 	cfg    *drivers.TaskConfig
@@ -216,7 +217,7 @@ func (b *vmBuild) startCommand(ctx context.Context, s *taskSettings, st *TaskSta
 	}
 
 	spec := &supervisor.Spec{
-		StateDir: st.StateDir, TartBinary: b.client.Binary(), TartHome: b.d.config.TartHome, VM: b.name,
+		StateDir: st.StateDir, TartBinary: b.client.Binary(), TartHome: b.pc.TartHome, VM: b.name,
 		Transport: t.Transport, SSHUser: t.SSHUser, SSHPassword: t.SSHPassword, SSHKey: t.SSHKey,
 		SSHAddr: joinHostPort(st.IP, t.SSHPort), ConnectWait: wait,
 		Argv: s.Command, Env: guestEnv(b.cfg, st.GuestOS), Dir: guestWorkDir(s, st.GuestOS),

@@ -67,7 +67,7 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err := d.pullImage(ctx, client, cfg, s); err != nil {
 		return nil, nil, err
 	}
-	b := &vmBuild{d: d, client: client, name: name, cfg: cfg}
+	b := &vmBuild{d: d, pc: pc, client: client, name: name, cfg: cfg}
 	defer b.cleanupOnFailure()
 	if err := b.clone(ctx, s); err != nil {
 		return nil, nil, err
