@@ -84,7 +84,9 @@ func benchFirstOutput(b *testing.B, mode guest.Mode, settle time.Duration) {
 		if err := w.client.Stop(ctx, name, 5*time.Second); err != nil {
 			b.Fatal(err)
 		}
-		<-h.Done()
+		if !awaitExit(h, 30*time.Second) {
+			b.Fatalf("tart run of %s did not exit after tart stop", name)
+		}
 		if err := w.client.Delete(ctx, name); err != nil {
 			b.Fatal(err)
 		}

@@ -68,7 +68,7 @@ func runJob() int {
 	_ = slot.Release() // like a GitLab prepare stage exiting: the VM keeps the slot
 	defer func() {
 		_ = c.Stop(context.Background(), name, 5*time.Second)
-		<-h.Done()
+		awaitExit(h, 30*time.Second)
 	}()
 	tr, err := guest.Connect(ctx, guest.Config{Mode: guest.ModeAgent, Tart: c, VM: name, BootWait: 30 * time.Second, GuestTempDir: os.Getenv(jobTmp)})
 	if err != nil {

@@ -159,12 +159,8 @@ func (w *world) cleanup() {
 			w.tb.Logf("cleanup: stop %s: %v", h.Name, err)
 		}
 		cancel()
-		select {
-		case <-h.Done():
-		case <-time.After(15 * time.Second):
-			w.tb.Errorf("cleanup: tart run of %s (pid %d) still alive 15 s after tart stop; killing it", h.Name, h.PID)
-			_ = syscall.Kill(-h.PID, syscall.SIGKILL)
-			<-h.Done()
+		if !awaitExit(h, 15*time.Second) {
+			w.tb.Errorf("cleanup: tart run of %s (pid %d) still alive 15 s after tart stop; killed it", h.Name, h.PID)
 		}
 	}
 	if ents, _ := os.ReadDir(w.guestTmp); len(ents) > 0 && !w.guestLeftoversOK {
@@ -253,4 +249,17 @@ func (w *world) vmState(name string) tart.State {
 		return ""
 	}
 	return info.State
+}
+
+// awaitExit waits (bounded) for tart run to end, SIGKILLing its process
+// group if it does not; it reports whether it ended by itself.
+func awaitExit(h *tart.RunHandle, d time.Duration) bool {
+	select {
+	case <-h.Done():
+		return true
+	case <-time.After(d):
+		_ = syscall.Kill(-h.PID, syscall.SIGKILL)
+		<-h.Done() // SIGKILL cannot be ignored
+		return false
+	}
 }
