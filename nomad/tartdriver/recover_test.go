@@ -3,6 +3,8 @@ package tartdriver
 import (
 	"context"
 	"fmt"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +97,31 @@ func TestRecover_RejectsForeignHandles(t *testing.T) {
 	empty := drivers.NewTaskHandle(taskHandleVersion)
 	empty.Config = task
 	must.ErrorContains(t, h.RecoverTask(empty), "driver state")
+}
+
+// TestVMDeath_EndsTheTask: a VM that dies under a running task ends it at
+// once: a command task with an error (its outcome is unknown), a VM-only
+// task with the VM's end.
+func TestVMDeath_EndsTheTask(t *testing.T) {
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	cmd := newTask(t, "cmd", TaskConfig{Image: linuxImage, Command: "echo up; sleep 600"})
+	mkAllocDir(t, h, cmd)
+	start(t, h, cmd)
+	logEventually(t, cmd, "stdout", "up\n")
+	vmOnly := newTask(t, "vm", TaskConfig{Image: linuxImage})
+	mkAllocDirNoLogs(t, h, vmOnly)
+	start(t, h, vmOnly)
+
+	for _, task := range []*drivers.TaskConfig{cmd, vmOnly} {
+		c := exec.Command(e.sim, "sim", "fault", vmName(task.AllocID, task.Name), "die")
+		c.Env = append(os.Environ(), "TART_HOME="+e.home)
+		out, err := c.CombinedOutput()
+		must.NoError(t, err, must.Sprint(string(out)))
+	}
+	res := waitExit(t, h, cmd.ID, 20*time.Second)
+	must.False(t, res.Successful())
+	must.Error(t, res.Err)
+	res = waitExit(t, h, vmOnly.ID, 20*time.Second)
+	must.Eq(t, 0, res.ExitCode)
 }
