@@ -72,7 +72,9 @@ func (d *Driver) launchSupervisor(spec *supervisor.Spec) (int, error) {
 // sockets, and nothing of the task (that goes through stdin).
 func minimalEnv() []string {
 	var env []string
-	for _, k := range []string{"PATH", "HOME", "USER", "TMPDIR", "LANG"} {
+	// TART_HOME matters when the operator set it for the agent instead of
+	// using the tart_home option: `tart exec` must find the same VMs.
+	for _, k := range []string{"PATH", "HOME", "USER", "TMPDIR", "LANG", "TART_HOME"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}
