@@ -61,7 +61,7 @@ cleanup() {
 		tart_cmd stop "$vm" >/dev/null 2>&1
 		tart_cmd delete "$vm" >/dev/null 2>&1
 	done
-	if [ $rc -ne 0 ] && [ -f "$work/agent.log" ]; then
+	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ -f "$work/agent.log" ]; then
 		echo "--- last lines of the agent log ---" >&2
 		tail -n 40 "$work/agent.log" >&2
 	fi
