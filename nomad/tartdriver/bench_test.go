@@ -100,7 +100,8 @@ func BenchmarkStartTask(b *testing.B) {
 
 // BenchmarkPluginMemory50Tasks starts 50 Linux-guest tasks with a command
 // and reports the plugin's memory (Go heap and process RSS growth) and the
-// per-task supervisor processes' RSS.
+// per-task supervisor processes' RSS. One measurement whatever b.N is: run
+// it alone with -benchtime 1x (ns/op is meaningless here).
 func BenchmarkPluginMemory50Tasks(b *testing.B) {
 	const n = 50
 	d, _ := benchDriver(b)
