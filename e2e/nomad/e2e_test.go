@@ -284,3 +284,60 @@ func TestE2E_ClientRestartRecovers(t *testing.T) {
 		t.Fatalf("VM not deleted: %v", vmsOf(t, a, false))
 	}
 }
+
+func macVMJob(id string) string {
+	return fmt.Sprintf(`
+job %q {
+  datacenters = ["dc1"]
+  group "g" {
+    restart {
+      attempts = 30
+      interval = "10m"
+      delay    = "1s"
+      mode     = "delay"
+    }
+    task "vm" {
+      driver       = "tart"
+      kill_timeout = "5s"
+      config {
+        image = "ghcr.io/cirruslabs/macos-sequoia-base:latest"
+      }
+    }
+  }
+}`, id)
+}
+
+// TestE2E_ThirdMacOSVMWaitsForASlot: with the default limit of two macOS
+// VMs, a third macOS task fails with a recoverable error that Nomad's
+// restart policy retries until a slot frees up.
+func TestE2E_ThirdMacOSVMWaitsForASlot(t *testing.T) {
+	a := devAgent(t)
+	for _, id := range []string{"mac1", "mac2"} {
+		a.runJob(macVMJob(id))
+		a.waitAlloc(id, 90*time.Second, "running")
+	}
+	a.runJob(macVMJob("mac3"))
+	var third *api.Allocation
+	if !poll(60*time.Second, func() bool {
+		stubs, _, err := a.client.Jobs().Allocations("mac3", false, nil)
+		if err != nil || len(stubs) == 0 {
+			return false
+		}
+		third, _, _ = a.client.Allocations().Info(stubs[0].ID, nil)
+		return third != nil && strings.Contains(describeEvents(third), "no free VM slot") &&
+			strings.Contains(describeEvents(third), string(api.TaskRestarting))
+	}) {
+		t.Fatalf("third macOS task did not fail recoverably: %s", describeEvents(third))
+	}
+	if third.ClientStatus == "running" {
+		t.Fatalf("third macOS VM runs next to two others: %s", describeEvents(third))
+	}
+	stopJob(t, a, "mac1")
+	a.waitAlloc("mac3", 60*time.Second, "running")
+	for _, id := range []string{"mac2", "mac3"} {
+		stopJob(t, a, id)
+	}
+	if !poll(30*time.Second, func() bool { return len(vmsOf(t, a, false)) == 0 }) {
+		t.Fatalf("VMs not deleted: %v", vmsOf(t, a, false))
+	}
+}
