@@ -127,6 +127,21 @@ func testTransport(t *testing.T, tc transportCase) {
 			t.Fatal("the PTY command did not end after ^D")
 		}
 	})
+	t.Run("pty stdin is echoed once, by the guest", func(t *testing.T) {
+		// Typed before the command starts: only the guest's terminal may
+		// echo it (a host terminal in cooked mode would echo it too).
+		var out strings.Builder
+		res, err := tr.Run(runCtx(t), Command{
+			Argv:   []string{"head", "-n1"},
+			Stdin:  strings.NewReader("hello from stdin\n"),
+			Stdout: &out,
+			PTY:    &PTY{Cols: 80, Rows: 24},
+		})
+		must.NoError(t, err)
+		must.Eq(t, 0, res.ExitCode)
+		// The guest terminal's echo, then head's own line.
+		must.Eq(t, "hello from stdin\r\nhello from stdin\r\n", out.String())
+	})
 	t.Run("10 MB of output", func(t *testing.T) {
 		var n countingWriter
 		res, err := tr.Run(runCtx(t), Command{Argv: []string{"head", "-c", "10485760", "/dev/zero"}, Stdout: &n})

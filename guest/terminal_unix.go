@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/term"
 )
 
 // hostTerminal is the pseudo-terminal `tart exec -t` runs on: tart reads
@@ -30,6 +31,14 @@ func startInTerminal(cmd *exec.Cmd, p *PTY, out io.Writer) (*hostTerminal, error
 		return nil, fmt.Errorf("%w: %v", errNoTerminal, err)
 	}
 	defer slave.Close() // the child has its own copy once started
+	// Raw before tart starts: stdin written now would otherwise be echoed
+	// (and line-edited) by this terminal as well as by the guest's, until
+	// tart gets round to switching it to raw itself. The guest's terminal
+	// is the only one that should echo, translate newlines or handle ^C.
+	if _, err := term.MakeRaw(int(slave.Fd())); err != nil {
+		_ = master.Close()
+		return nil, fmt.Errorf("%w: raw mode: %v", errNoTerminal, err)
+	}
 	if err := pty.Setsize(master, winsize(WindowSize{Cols: p.Cols, Rows: p.Rows})); err != nil {
 		_ = master.Close()
 		return nil, fmt.Errorf("%w: %v", errNoTerminal, err)

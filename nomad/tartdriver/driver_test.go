@@ -205,9 +205,6 @@ func TestDriver_ExecOverGuestAgent(t *testing.T) {
 	mkAllocDir(t, h, task)
 	start(t, h, task)
 	for _, c := range testutils.ExecTaskStreamingBasicCases {
-		if c.Tty && c.Stdin != "" {
-			continue // see the report: the guest package's host PTY echoes early stdin
-		}
 		t.Run(c.Name, func(t *testing.T) {
 			code, stdout, stderr := testutils.ExecTask(t, h, task.ID, c.Command, c.Tty, c.Stdin)
 			must.Eq(t, c.ExitCode, code)
