@@ -54,16 +54,12 @@ func cmdClone(e *env, p *parsed) error {
 		return failf("%v", err)
 	}
 	defer gl.unlock()
-	tmp := &vmDir{name: dstName, path: filepath.Join(e.home.tmpDir(), uuid())}
-	if err := os.MkdirAll(tmp.path, 0o755); err != nil {
-		return failf("%v", err)
-	}
-	tl, err := flockPath(tmp.path, true)
+	te, err := e.home.newTmpDir(uuid())
 	if err != nil {
 		return failf("%v", err)
 	}
-	defer tl.unlock()
-	defer os.RemoveAll(tmp.path)
+	defer te.release()
+	tmp := &vmDir{name: dstName, path: te.path}
 	for _, f := range []string{"config.json", "disk.img", "nvram.bin", "state.vzvmsave", "sim-image.json"} {
 		if err := copySparse(filepath.Join(from.path, f), filepath.Join(tmp.path, f)); err != nil && !isNotExist(err) {
 			return failf("%v", err)
@@ -243,7 +239,12 @@ func cmdCreate(e *env, p *parsed) error {
 	if !linux {
 		fmt.Fprintln(e.stdout, "Installing OS...")
 	}
-	tmp := &vmDir{name: p.args[0], path: filepath.Join(e.home.tmpDir(), uuid())}
+	te, err := e.home.newTmpDir(uuid())
+	if err != nil {
+		return failf("%v", err)
+	}
+	defer te.release()
+	tmp := &vmDir{name: p.args[0], path: te.path}
 	if err := tmp.writeFiles(newConfig(&img), img.DiskGB); err != nil {
 		return failf("%v", err)
 	}

@@ -130,15 +130,12 @@ func (e *env) pull(rn remoteName) (*vmDir, error) {
 
 	// Download into tmp/<md5(name)> (where a real pull resumes), then move into place.
 	sum := md5.Sum([]byte(rn.withDigest(digest).String()))
-	tmp := &vmDir{name: dst.name, path: filepath.Join(e.home.tmpDir(), hex.EncodeToString(sum[:]))}
-	if err := os.MkdirAll(tmp.path, 0o755); err != nil {
-		return nil, failf("%v", err)
-	}
-	tmpLock, err := flockPath(tmp.path, true)
+	te, err := e.home.newTmpDir(hex.EncodeToString(sum[:]))
 	if err != nil {
 		return nil, failf("%v", err)
 	}
-	defer tmpLock.unlock()
+	defer te.unlock()
+	tmp := &vmDir{name: dst.name, path: te.path}
 	fmt.Fprintf(e.stdout, "pulling disk (%.1f GB compressed)...\n", float64(img.DiskGB)*0.4)
 	if err := e.progress(); err != nil {
 		return nil, err

@@ -50,7 +50,7 @@ func cmdSet(e *env, p *parsed) error {
 		c.MACAddress = randomMAC()
 	}
 	if p.has("disk") {
-		if err := copySparse(p.str("disk", ""), d.diskPath()); err != nil {
+		if err := e.replaceDisk(d, p.str("disk", "")); err != nil {
 			return failf("%v", err)
 		}
 	}
@@ -71,6 +71,20 @@ func cmdSet(e *env, p *parsed) error {
 		}
 	}
 	return nil
+}
+
+// replaceDisk copies src into a locked tmp/set-disk-<uuid> and moves it over
+// the VM's disk.img, as tart does: a failed copy leaves the old disk intact.
+func (e *env) replaceDisk(d *vmDir, src string) error {
+	te, err := e.home.newTmpFile("set-disk-" + uuid())
+	if err != nil {
+		return err
+	}
+	defer te.release()
+	if err := copySparse(src, te.path); err != nil {
+		return err
+	}
+	return os.Rename(te.path, d.diskPath())
 }
 
 // parseDisplay parses <W>x<H>[pt|px].

@@ -60,6 +60,13 @@ func flockPath(path string, wait bool) (*fileLock, error) {
 	if err != nil {
 		return nil, err
 	}
+	return flockFile(f, wait)
+}
+
+// flockFile locks the open file f exclusively; it takes ownership of f (closed
+// unless the lock is returned).
+func flockFile(f *os.File, wait bool) (*fileLock, error) {
+	var err error
 	how := unix.LOCK_EX
 	if !wait {
 		how |= unix.LOCK_NB
@@ -76,29 +83,10 @@ func flockPath(path string, wait bool) (*fileLock, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("flock %s: %w", path, err)
+		return nil, fmt.Errorf("flock %s: %w", f.Name(), err)
 	}
 	return &fileLock{f: f}, nil
 }
 
 // globalLock is tart's flock on the TART_HOME directory (clone, run).
 func (h *home) globalLock() (*fileLock, error) { return flockPath(h.root, true) }
-
-// gcTmp deletes every tmp/ entry nobody holds a lock on (every command
-// except pull and clone does this first).
-func (h *home) gcTmp(e *env) {
-	entries, err := os.ReadDir(h.tmpDir())
-	if err != nil {
-		fmt.Fprintf(e.stderr, "Failed to perform garbage collection: %v\n", err)
-		return
-	}
-	for _, ent := range entries {
-		p := filepath.Join(h.tmpDir(), ent.Name())
-		l, err := flockPath(p, false)
-		if err != nil || l == nil {
-			continue
-		}
-		_ = os.RemoveAll(p)
-		l.unlock()
-	}
-}
