@@ -19,6 +19,7 @@ import (
 // its size (and SIGWINCH) from it and writes both guest streams to it.
 type hostTerminal struct {
 	master   *os.File
+	out      *gatedWriter
 	copyDone chan struct{}
 	once     sync.Once
 }
@@ -56,10 +57,10 @@ func startInTerminal(cmd *exec.Cmd, p *PTY, out io.Writer) (*hostTerminal, error
 		_ = master.Close()
 		return nil, fmt.Errorf("guest: starting tart exec -t: %w", err)
 	}
-	t := &hostTerminal{master: master, copyDone: make(chan struct{})}
+	t := &hostTerminal{master: master, out: &gatedWriter{w: out}, copyDone: make(chan struct{})}
 	go func() {
 		defer close(t.copyDone)
-		_, _ = io.Copy(out, master) // ends with EIO once every slave copy is closed
+		_, _ = io.Copy(t.out, master) // ends with EIO once every slave copy is closed
 	}()
 	return t, nil
 }
@@ -78,21 +79,57 @@ func (t *hostTerminal) resize(ws WindowSize) {
 // would cut the output too); a PTY command gets EOF from a ^D in its input.
 func (t *hostTerminal) input() io.WriteCloser { return nopCloser{t.master} }
 
+// terminalDrainWait bounds each wait for the output copier: it ends only
+// when every process holding the terminal has closed it.
+const terminalDrainWait = 2 * time.Second
+
 // drain waits (bounded) for the output still buffered in the terminal.
 func (t *hostTerminal) drain() {
 	select {
 	case <-t.copyDone:
-	case <-time.After(2 * time.Second):
+	case <-time.After(terminalDrainWait):
 	}
 }
 
+// close releases the terminal. The copier's read cannot be interrupted
+// (creack/pty's master is a blocking descriptor, so Close does not wake
+// it): if something that outlived tart still holds the terminal, close
+// gives up waiting after terminalDrainWait and the copier ends, without
+// writing anything more, once that process lets go.
 func (t *hostTerminal) close() {
 	t.once.Do(func() {
+		t.out.shut()
 		_ = t.master.Close()
-		<-t.copyDone
+		select {
+		case <-t.copyDone:
+		case <-time.After(terminalDrainWait):
+		}
 	})
 }
 
 type nopCloser struct{ io.Writer }
 
 func (nopCloser) Close() error { return nil }
+
+// gatedWriter stops passing writes on once shut: the caller's writer is
+// not touched after Run returned.
+type gatedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (g *gatedWriter) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return 0, os.ErrClosed
+	}
+	return g.w.Write(p)
+}
+
+func (g *gatedWriter) shut() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}

@@ -1,0 +1,63 @@
+package guest
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shoenig/test/must"
+
+	"github.com/tartanhq/tartan/tart"
+)
+
+// fakeTartScript is a stand-in tart whose `exec -t` exits at once but
+// leaves a background process (immune to the terminal's hang-up) holding
+// the host terminal open, its PID in $1/holder.
+const fakeTartScript = `#!/bin/sh
+case "$1" in
+--version) echo 2.30.0; exit 0 ;;
+esac
+for a in "$@"; do
+	if [ "$a" = "-t" ]; then
+		trap '' HUP
+		sleep 30 &
+		echo $! > '%s/holder'
+		echo done
+		exit 0
+	fi
+done
+exit 0
+`
+
+// A process in the guest session that outlives tart keeps the host terminal
+// open; Run must still return promptly, and the output copier end once that
+// process goes.
+func TestAgentTerminalHeldOpenAfterTartExits(t *testing.T) {
+	noLeaks(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tart")
+	must.NoError(t, os.WriteFile(bin, []byte(strings.ReplaceAll(fakeTartScript, "%s", dir)), 0o755))
+	c, err := tart.New(tart.Options{Binary: bin, Home: dir})
+	must.NoError(t, err)
+	a := NewAgent(c, "vm")
+	a.GuestTempDir = dir
+
+	out := &syncBuffer{}
+	start := time.Now()
+	res, err := a.Run(runCtx(t), Command{Argv: []string{"true"}, Stdout: out, PTY: &PTY{Cols: 80, Rows: 24}})
+	must.NoError(t, err)
+	must.Eq(t, 0, res.ExitCode)
+	must.StrContains(t, out.String(), "done")
+	must.Less(t, 10*time.Second, time.Since(start))
+
+	// The holder is ours to end (it ignores SIGHUP, not SIGKILL).
+	b, err := os.ReadFile(filepath.Join(dir, "holder"))
+	must.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	must.NoError(t, err)
+	must.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+}
