@@ -10,39 +10,28 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
-
-	"github.com/tartanhq/tartan/tart"
 )
 
-// fakeTartScript is a stand-in tart whose `exec -t` exits at once but
+// execLeavesTerminalHolder is a fake tart whose `exec -t` exits at once but
 // leaves a background process (immune to the terminal's hang-up) holding
-// the host terminal open, its PID in $1/holder.
-const fakeTartScript = `#!/bin/sh
-case "$1" in
---version) echo 2.30.0; exit 0 ;;
-esac
-for a in "$@"; do
+// the host terminal open, its PID in $TARTAN_FAKE_DIR/holder.
+const execLeavesTerminalHolder = `for a in "$@"; do
 	if [ "$a" = "-t" ]; then
 		trap '' HUP
 		sleep 30 &
-		echo $! > '%s/holder'
+		echo $! > "$TARTAN_FAKE_DIR/holder"
 		echo done
 		exit 0
 	fi
 done
-exit 0
-`
+exit 0`
 
 // A process in the guest session that outlives tart keeps the host terminal
 // open; Run must still return promptly, and the output copier end once that
 // process goes.
 func TestAgentTerminalHeldOpenAfterTartExits(t *testing.T) {
 	noLeaks(t)
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "tart")
-	must.NoError(t, os.WriteFile(bin, []byte(strings.ReplaceAll(fakeTartScript, "%s", dir)), 0o755))
-	c, err := tart.New(tart.Options{Binary: bin, Home: dir})
-	must.NoError(t, err)
+	c, dir := fakeTart(t, execLeavesTerminalHolder)
 	a := NewAgent(c, "vm")
 	a.GuestTempDir = dir
 

@@ -176,7 +176,11 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 func (c *connector) dialSSH(ctx context.Context) (*SSH, error) {
 	cfg := c.cfg.SSH
 	if cfg.Addr == "" {
-		ip, err := c.cfg.Tart.IP(ctx, c.cfg.VM, tart.IPOptions{})
+		// One attempt's budget covers the lookup too: a wedged tart must
+		// not hold Connect past BootWait.
+		ipctx, cancel := context.WithTimeout(ctx, cfg.withDefaults().DialTimeout)
+		ip, err := c.cfg.Tart.IP(ipctx, c.cfg.VM, tart.IPOptions{})
+		cancel()
 		if err != nil {
 			return nil, fmt.Errorf("no IP for VM %s yet: %w", c.cfg.VM, err)
 		}

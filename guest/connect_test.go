@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"context"
 	"strconv"
 	"testing"
 	"time"
@@ -79,4 +80,19 @@ func TestCommandErrorMessage(t *testing.T) {
 	must.Eq(t, "guest: copy to /x failed with exit code 1: cat: /x: Permission denied",
 		(&CommandError{Op: "copy to /x", ExitCode: 1, Stderr: "cat: /x: Permission denied"}).Error())
 	must.Eq(t, "guest: cleanup failed with exit code 2", (&CommandError{Op: "cleanup", ExitCode: 2}).Error())
+}
+
+// A `tart ip` that never answers must not hold Connect past its budget.
+func TestConnectBoundsAHangingTartIP(t *testing.T) {
+	noLeaks(t)
+	c, _ := fakeTart(t, `[ "$1" = ip ] && exec sleep 60; exit 1`)
+	cfg := Config{
+		Mode: ModeSSH, Tart: c, VM: "vm",
+		SSH:      SSHConfig{User: "admin", Password: "admin", DialTimeout: time.Second},
+		BootWait: time.Second,
+	}
+	start := time.Now()
+	_, err := Connect(context.Background(), cfg)
+	must.ErrorIs(t, err, ErrUnreachable)
+	must.Less(t, 10*time.Second, time.Since(start))
 }
