@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
+	"github.com/tartanhq/tartan/tart"
 )
 
 // execLeavesTerminalHolder is a fake tart whose `exec -t` exits at once but
@@ -49,4 +50,20 @@ func TestAgentTerminalHeldOpenAfterTartExits(t *testing.T) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
 	must.NoError(t, err)
 	must.NoError(t, syscall.Kill(pid, syscall.SIGKILL))
+}
+
+// tart's own failure is recognised with a PTY too: its message reaches us
+// through the host terminal, which must not rewrite its line ends.
+func TestAgentTerminalRecognisesTartFailures(t *testing.T) {
+	noLeaks(t)
+	vm := startVM(t, nil)
+	for name, pty := range map[string]*PTY{"no pty": nil, "pty": {Cols: 80, Rows: 24}} {
+		t.Run(name, func(t *testing.T) {
+			a := NewAgent(vm.tart, "no-such-vm")
+			a.GuestTempDir = vm.tempDir
+			_, err := a.Run(runCtx(t), Command{Argv: []string{"true"}, PTY: pty})
+			must.ErrorIs(t, err, ErrConnectionLost)
+			must.ErrorIs(t, err, tart.ErrVMNotFound)
+		})
+	}
 }
