@@ -40,8 +40,9 @@ type world struct {
 	tb      testing.TB
 	home    string
 	sshPort int
-	// guestTmp holds the transports' per-command guest files (the simulated
-	// guest shares the host's file system); cleanup checks it is empty.
+	// guestTmp holds the transports' per-command guest files; cleanup checks
+	// it is empty. It lives in /var/tmp: the simulated guest has its own
+	// /tmp (like a VM) but shares the rest of the host's file system.
 	guestTmp string
 	// guestLeftoversOK: the test kills transports mid-command, so their
 	// per-command files may legitimately stay behind.
@@ -65,7 +66,7 @@ func newWorld(tb testing.TB, knobs ...string) *world {
 	}, knobs...)
 	c, err := tart.New(tart.Options{Binary: bin, Home: home, NoAutoPrune: true, Env: env})
 	must.NoError(tb, err)
-	guestTmp, err := os.MkdirTemp("", "tartan-e2e-guest-")
+	guestTmp, err := os.MkdirTemp("/var/tmp", "tartan-e2e-guest-")
 	must.NoError(tb, err)
 	tb.Cleanup(func() { _ = os.RemoveAll(guestTmp) })
 	w := &world{tb: tb, home: home, sshPort: port, client: c, guestTmp: guestTmp}
