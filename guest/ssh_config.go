@@ -3,6 +3,7 @@ package guest
 import (
 	"bytes"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -14,8 +15,8 @@ import (
 type SSHConfig struct {
 	Addr       string // "host" or "host:port"; the port defaults to 22
 	User       string
-	Password   string // secret: never logged
-	PrivateKey []byte // PEM private key (unencrypted); used before Password when both are set
+	Password   string // secret: never logged or printed
+	PrivateKey []byte // PEM private key (unencrypted); used before Password when both are set; secret too
 	// HostKey pins the guest's host key: an authorized_keys line
 	// ("ssh-ed25519 AAAA..."), a known_hosts line, or a fingerprint
 	// ("SHA256:..."). Empty accepts any key, as Tart images are usually used.
@@ -145,6 +146,13 @@ func hostKeyCallback(pin string) (ssh.HostKeyCallback, error) {
 	}, nil
 }
 
+// String, GoString and LogValue show where the config points, never the
+// password or key, however it is printed (%v, %+v, %#v, slog). (JSON
+// cannot encode a config at all: Logf is a func.)
 func (c SSHConfig) String() string {
-	return fmt.Sprintf("%s@%s", c.User, c.Addr) // never the password or key
+	return fmt.Sprintf("%s@%s", c.User, c.Addr)
 }
+
+func (c SSHConfig) GoString() string { return "guest.SSHConfig{" + c.String() + "}" }
+
+func (c SSHConfig) LogValue() slog.Value { return slog.StringValue(c.String()) }

@@ -1,12 +1,15 @@
 package guest
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -311,5 +314,26 @@ func TestDialRetryLogsCarryNoSecret(t *testing.T) {
 	must.SliceNotEmpty(t, lines)
 	for _, l := range lines {
 		must.StrNotContains(t, l, password)
+	}
+}
+
+// However a configuration is printed or logged, the password
+// and the private key stay out.
+func TestSSHConfigNeverShowsSecrets(t *testing.T) {
+	password, key := "pw-"+strconv.Itoa(os.Getpid())+"-secret", []byte("-----BEGIN OPENSSH PRIVATE KEY-----\nc2VjcmV0LWtleQ==\n")
+	ssh := SSHConfig{Addr: "10.0.0.2:22", User: "admin", Password: password, PrivateKey: key}
+	cfg := Config{VM: "vm", SSH: ssh}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("connecting", "ssh", ssh, "config", cfg)
+	slog.New(slog.NewTextHandler(&logged, nil)).Info("connecting", "ssh", ssh, "config", cfg)
+	for _, s := range []string{
+		fmt.Sprintf("%v %+v %#v %s", ssh, ssh, ssh, ssh),
+		fmt.Sprintf("%v %+v %#v", cfg, cfg, cfg),
+		logged.String(),
+	} {
+		must.StrContains(t, s, "admin@10.0.0.2:22")
+		must.StrNotContains(t, s, password)
+		must.StrNotContains(t, s, "c2VjcmV0LWtleQ")
+		must.StrNotContains(t, s, base64.StdEncoding.EncodeToString(key)[:20])
 	}
 }
