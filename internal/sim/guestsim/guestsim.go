@@ -34,7 +34,7 @@ type Config struct {
 	SSHPort      int    // 22 by default (TART_SIM_SSH_PORT)
 	User         string // image's user, default "admin"
 	Password     string // default "admin"
-	HomeDir      string // host directory acting as the guest user's home (holds .ssh/authorized_keys)
+	HomeDir      string // host directory acting as the guest user's home (holds .ssh/authorized_keys); seen by a namespaced guest at GuestHomePath
 	Shares       []Share
 	AgentSocket  string        // $VMDir/control.sock; "" = image has no guest agent
 	SSHDelay     time.Duration // boot delay until SSH and agent answer
@@ -84,6 +84,8 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("%w: IP %q is not an IP address", ErrBadConfig, c.IP)
 	case c.SSHPort < 0 || c.SSHPort > 65535:
 		return c, fmt.Errorf("%w: SSH port %d out of range 1-65535", ErrBadConfig, c.SSHPort)
+	case c.User == "." || c.User == ".." || strings.ContainsAny(c.User, "/\x00"):
+		return c, fmt.Errorf("%w: user %q must be a plain user name (it names the guest home)", ErrBadConfig, c.User)
 	case c.HomeDir == "":
 		return c, fmt.Errorf("%w: HomeDir is empty: give the host directory acting as the guest user's home", ErrBadConfig)
 	case c.SSHDelay < 0 || c.SSHDropAfter < 0 || c.SlowOutput < 0:
@@ -106,4 +108,15 @@ func GuestSharePath(guestOS, name string) string {
 		return "/mnt/shared/" + name
 	}
 	return "/Volumes/My Shared Files/" + name
+}
+
+// GuestHomePath is where a spawned guest running in its own mount namespace
+// (root) sees its home: HomeDir bind-mounted at /Users/<user> (darwin) or
+// /home/<user> (linux). Without a namespace (non-root, Serve) the home is
+// HomeDir itself.
+func GuestHomePath(guestOS, user string) string {
+	if guestOS == "linux" {
+		return "/home/" + user
+	}
+	return "/Users/" + user
 }

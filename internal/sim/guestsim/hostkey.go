@@ -18,8 +18,8 @@ import (
 const hostKeyFile = "ssh_host_ed25519_key"
 
 // loadOrCreateHostKey returns the VM's host key, creating it on first boot.
-// With no VMDir the key is ephemeral.
-func loadOrCreateHostKey(vmDir string) (ssh.Signer, error) {
+// With no VMDir the key is ephemeral. vmName only labels the key.
+func loadOrCreateHostKey(vmDir, vmName string) (ssh.Signer, error) {
 	if vmDir == "" {
 		return newHostKey()
 	}
@@ -37,7 +37,7 @@ func loadOrCreateHostKey(vmDir string) (ssh.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := ssh.MarshalPrivateKey(priv, "tart-sim "+filepath.Base(vmDir))
+	block, err := ssh.MarshalPrivateKey(priv, "tart-sim "+vmName)
 	if err != nil {
 		return nil, err
 	}

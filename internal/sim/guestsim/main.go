@@ -29,7 +29,7 @@ func guestMain() int {
 	cfg, err := msg.Config.withDefaults()
 	if err == nil {
 		if msg.Namespaced {
-			err = mountShares(cfg)
+			cfg, err = enterGuestFS(cfg)
 		} else {
 			err = linkShares(cfg)
 		}

@@ -49,7 +49,7 @@ func startGuest(cfg Config) (*guest, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := loadOrCreateHostKey(cfg.VMDir)
+	key, err := loadOrCreateHostKey(cfg.VMDir, cfg.VMName)
 	if err != nil {
 		return nil, err
 	}

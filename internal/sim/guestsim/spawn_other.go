@@ -13,4 +13,4 @@ var ErrUnsupportedHost = errors.New("guestsim: the simulated guest runs only on 
 
 func spawnAttrs() (*syscall.SysProcAttr, bool, error) { return nil, false, ErrUnsupportedHost }
 
-func mountShares(Config) error { return ErrUnsupportedHost }
+func enterGuestFS(cfg Config) (Config, error) { return cfg, ErrUnsupportedHost }

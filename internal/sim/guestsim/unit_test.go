@@ -34,6 +34,7 @@ func TestConfigDefaultsAndValidation(t *testing.T) {
 		{"delay", Config{IP: "127.0.0.1", HomeDir: "/h", SSHDelay: -1}, "negative"},
 		{"share", Config{IP: "127.0.0.1", HomeDir: "/h", Shares: []Share{{Name: "x"}}}, "HostPath"},
 		{"share name", Config{IP: "127.0.0.1", HomeDir: "/h", Shares: []Share{{Name: "../etc", HostPath: "/tmp"}}}, "single path element"},
+		{"user", Config{IP: "127.0.0.1", HomeDir: "/h", User: "../root"}, "plain user name"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,6 +55,8 @@ func TestServeRejectsBadConfig(t *testing.T) {
 func TestGuestSharePath(t *testing.T) {
 	must.Eq(t, "/Volumes/My Shared Files/src", GuestSharePath("darwin", "src"))
 	must.Eq(t, "/mnt/shared/src", GuestSharePath("linux", "src"))
+	must.Eq(t, "/Users/admin", GuestHomePath("darwin", "admin"))
+	must.Eq(t, "/home/admin", GuestHomePath("linux", "admin"))
 }
 
 func TestSSHCommandSpec(t *testing.T) {
