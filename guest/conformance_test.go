@@ -22,6 +22,17 @@ type transportCase struct {
 	// signalNameKnown: a self-inflicted signal death is reported by name.
 	// The agent reports it as exit 255 only (tart exec's convention).
 	signalNameKnown bool
+	// dirs gives a fresh directory as the guest names it and as the host
+	// reaches it. nil: one t.TempDir() for both (an in-process guest).
+	dirs func(t *testing.T) (guestPath, hostPath string)
+}
+
+func (tc transportCase) dir(t *testing.T) (guestPath, hostPath string) {
+	if tc.dirs == nil {
+		d := t.TempDir()
+		return d, d
+	}
+	return tc.dirs(t)
 }
 
 // testTransport runs the behaviour every Transport must have.
@@ -43,7 +54,7 @@ func testTransport(t *testing.T, tc transportCase) {
 		must.Eq(t, "a b|it's|$HOME|`x`|", out.String())
 	})
 	t.Run("environment working dir and stdin", func(t *testing.T) {
-		dir := t.TempDir()
+		dir, _ := tc.dir(t)
 		var out bytes.Buffer
 		res, err := tr.Run(runCtx(t), Command{
 			Shell:  "/bin/bash",
@@ -167,8 +178,12 @@ func testTransport(t *testing.T, tc transportCase) {
 		must.NoError(t, err)
 		script := strings.TrimSpace(out.String())
 		must.StrContains(t, script, "/tartan-")
-		_, err = os.Stat(filepath.Dir(script))
-		must.True(t, errors.Is(err, os.ErrNotExist), must.Sprintf("%s still exists: %v", filepath.Dir(script), err))
+		// Looked for from inside the guest: a VM's /tmp is its own.
+		var errb bytes.Buffer
+		res, err := tr.Run(runCtx(t), Command{Argv: []string{"ls", "-d", filepath.Dir(script)}, Stderr: &errb})
+		must.NoError(t, err)
+		must.NonZero(t, res.ExitCode, must.Sprintf("%s still exists", filepath.Dir(script)))
+		must.StrContains(t, errb.String(), "No such file")
 	})
 	t.Run("secrets stay out of argv", func(t *testing.T) {
 		secret := "tartan-secret-" + strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -186,9 +201,10 @@ func testTransport(t *testing.T, tc transportCase) {
 		must.NoError(t, <-ended)
 	})
 	t.Run("copy file with mode", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "copied.bin")
+		guestDir, hostDir := tc.dir(t)
+		path := filepath.Join(hostDir, "copied.bin")
 		payload := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
-		must.NoError(t, tr.CopyFile(runCtx(t), bytes.NewReader(payload), path, 0o640))
+		must.NoError(t, tr.CopyFile(runCtx(t), bytes.NewReader(payload), filepath.Join(guestDir, "copied.bin"), 0o640))
 		got, err := os.ReadFile(path)
 		must.NoError(t, err)
 		must.True(t, bytes.Equal(payload, got), must.Sprint("copied content differs"))
@@ -236,26 +252,28 @@ func testTransport(t *testing.T, tc transportCase) {
 			must.NoError(t, <-errs)
 		}
 	})
-	t.Run("cancelled context kills the remote command", func(t *testing.T) {
-		out := &syncBuffer{}
-		ctx, cancel := context.WithCancel(runCtx(t))
-		ended := make(chan error, 1)
-		go func() {
-			_, err := tr.Run(ctx, Command{Script: "echo $$; exec sleep 30", Stdout: out})
-			ended <- err
-		}()
-		waitFor(t, "the pid", 10*time.Second, func() bool { return strings.HasSuffix(out.String(), "\n") })
-		pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
-		must.NoError(t, err)
-		cancel()
-		select {
-		case err := <-ended:
-			must.ErrorIs(t, err, context.Canceled)
-		case <-time.After(15 * time.Second):
-			t.Fatal("Run did not return after cancellation")
-		}
-		waitFor(t, "the remote sleep to die", 10*time.Second, func() bool { return !processAlive(pid) })
-	})
+	for name, pty := range map[string]*PTY{"": nil, " (pty)": {Cols: 80, Rows: 24}} {
+		t.Run("cancelled context kills the remote command"+name, func(t *testing.T) {
+			out := &syncBuffer{}
+			ctx, cancel := context.WithCancel(runCtx(t))
+			ended := make(chan error, 1)
+			go func() {
+				_, err := tr.Run(ctx, Command{Script: "echo $$; exec sleep 30", Stdout: out, PTY: pty})
+				ended <- err
+			}()
+			waitFor(t, "the pid", 10*time.Second, func() bool { return strings.HasSuffix(out.String(), "\n") })
+			pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
+			must.NoError(t, err)
+			cancel()
+			select {
+			case err := <-ended:
+				must.ErrorIs(t, err, context.Canceled)
+			case <-time.After(15 * time.Second):
+				t.Fatal("Run did not return after cancellation")
+			}
+			waitFor(t, "the remote sleep to die", 10*time.Second, func() bool { return !processAlive(pid) })
+		})
+	}
 }
 
 type countingWriter struct{ n int64 }

@@ -3,6 +3,7 @@ package guest
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/shoenig/test/must"
 
+	"github.com/tartanhq/tartan/internal/sim/guestsim"
 	"github.com/tartanhq/tartan/internal/testenv"
 	"github.com/tartanhq/tartan/tart"
 )
@@ -26,7 +28,7 @@ type simVM struct {
 	tart    *tart.Client
 	name    string
 	home    string
-	tempDir string // guest staging dir (guest commands are host processes)
+	tempDir string // guest staging dir (a host path too: the guest creates it in its own /tmp)
 }
 
 // startVM clones and runs a VM; env holds TART_SIM_* knobs for its tart run.
@@ -92,7 +94,7 @@ func TestAgentTransportOnVM(t *testing.T) {
 	tr := vm.connect(t, ModeAgent)
 	_, isAgent := tr.(*Agent)
 	must.True(t, isAgent)
-	testTransport(t, transportCase{tr: tr, signalNameKnown: false})
+	testTransport(t, transportCase{tr: tr, signalNameKnown: false, dirs: sharedDirs(shared, "work")})
 	testShares(t, tr, shared)
 }
 
@@ -105,8 +107,19 @@ func TestSSHTransportOnVM(t *testing.T) {
 	tr := vm.connect(t, ModeSSH)
 	_, isSSH := tr.(*SSH)
 	must.True(t, isSSH)
-	testTransport(t, transportCase{tr: tr, signalNameKnown: true})
+	testTransport(t, transportCase{tr: tr, signalNameKnown: true, dirs: sharedDirs(shared, "work")})
 	testShares(t, tr, shared)
+}
+
+// sharedDirs makes fresh directories inside the host directory shared with
+// the VM as name: the simulated VM, like a real one, has its own /tmp, so
+// host temp dirs are not guest paths.
+func sharedDirs(shared, name string) func(t *testing.T) (string, string) {
+	return func(t *testing.T) (string, string) {
+		host, err := os.MkdirTemp(shared, "dir-")
+		must.NoError(t, err)
+		return guestsim.GuestSharePath("linux", name) + "/" + filepath.Base(host), host
+	}
 }
 
 // testShares: a read-write share takes writes, a read-only one refuses them.
