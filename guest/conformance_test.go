@@ -264,6 +264,7 @@ func testTransport(t *testing.T, tc transportCase) {
 			waitFor(t, "the pid", 10*time.Second, func() bool { return strings.HasSuffix(out.String(), "\n") })
 			pid, err := strconv.Atoi(strings.TrimSpace(out.String()))
 			must.NoError(t, err)
+			must.True(t, guestProcessAlive(t, tr, pid), must.Sprint("the probe must see the running sleep"))
 			cancel()
 			select {
 			case err := <-ended:
@@ -271,7 +272,7 @@ func testTransport(t *testing.T, tc transportCase) {
 			case <-time.After(15 * time.Second):
 				t.Fatal("Run did not return after cancellation")
 			}
-			waitFor(t, "the remote sleep to die", 10*time.Second, func() bool { return !processAlive(pid) })
+			waitFor(t, "the remote sleep to die", 10*time.Second, func() bool { return !guestProcessAlive(t, tr, pid) })
 		})
 	}
 }
@@ -280,13 +281,15 @@ type countingWriter struct{ n int64 }
 
 func (c *countingWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
 
-// processAlive: simulated guest commands are host processes.
-func processAlive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	return err == nil && !strings.Contains(string(b), ") Z ")
+// guestProcessAlive asks the guest (a simulated VM has its own PID
+// namespace, so $$ there is not a host PID): alive and not a zombie.
+func guestProcessAlive(t *testing.T, tr Transport, pid int) bool {
+	t.Helper()
+	p := strconv.Itoa(pid)
+	res, err := tr.Run(runCtx(t), Command{Argv: []string{"/bin/sh", "-c",
+		"kill -0 " + p + " 2>/dev/null && ! grep -q ') Z ' /proc/" + p + "/stat 2>/dev/null"}})
+	must.NoError(t, err)
+	return res.ExitCode == 0
 }
 
 // processesWithArg lists host processes whose command line contains s.
