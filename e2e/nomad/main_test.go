@@ -50,6 +50,7 @@ func devAgent(t *testing.T) *agent {
 }
 
 func TestMain(m *testing.M) {
+	restoreTmp := testenv.PrivateTempDir()
 	code := m.Run()
 	if sharedAgent != nil {
 		if leaks := sharedAgent.destroy(failed || code != 0); len(leaks) > 0 {
@@ -61,5 +62,6 @@ func TestMain(m *testing.M) {
 	if nomadBuildDir != "" {
 		_ = os.RemoveAll(nomadBuildDir)
 	}
+	restoreTmp()
 	os.Exit(code)
 }

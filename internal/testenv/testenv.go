@@ -72,3 +72,27 @@ func Cleanup() {
 		built = map[string]string{}
 	}
 }
+
+// PrivateTempDir points TMPDIR at a fresh directory for the rest of the test
+// process and returns a function that removes it and restores TMPDIR. Call it
+// from TestMain in packages whose libraries leave temp dirs behind (Nomad's
+// driver harness and agents create some they never remove).
+func PrivateTempDir() (restore func()) {
+	old, had := os.LookupEnv("TMPDIR")
+	dir, err := os.MkdirTemp("", "tartan-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "testenv:", err)
+		return func() {}
+	}
+	_ = os.Setenv("TMPDIR", dir)
+	return func() {
+		if had {
+			_ = os.Setenv("TMPDIR", old)
+		} else {
+			_ = os.Unsetenv("TMPDIR")
+		}
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintln(os.Stderr, "testenv:", err)
+		}
+	}
+}

@@ -187,7 +187,9 @@ func TestDriver_ExecConformance(t *testing.T) {
 }
 
 func guestSharesHostTmp(t *testing.T, h *testutils.DriverHarness, taskID string) bool {
-	probe := filepath.Join(os.TempDir(), "tartdriver-probe-"+uuid.Generate())
+	// /tmp itself, not os.TempDir(): TestMain points TMPDIR at a private
+	// host dir that a guest with its own /tmp does not have.
+	probe := filepath.Join("/tmp", "tartdriver-probe-"+uuid.Generate())
 	res, err := h.ExecTask(taskID, []string{"/bin/sh", "-c", "touch " + probe}, 10*time.Second)
 	must.NoError(t, err)
 	must.Eq(t, 0, res.ExitResult.ExitCode)

@@ -12,6 +12,7 @@ import (
 func TestMain(m *testing.M) {
 	// The driver re-executes this test binary as the per-task supervisor.
 	RunSupervisorIfRequested()
+	restoreTmp := testenv.PrivateTempDir()
 	leaveCgroup := enterNomadFreezerCgroup()
 	code := m.Run()
 	if leaks := leakedSupervisors(); len(leaks) > 0 && code == 0 {
@@ -20,5 +21,6 @@ func TestMain(m *testing.M) {
 	}
 	leaveCgroup()
 	testenv.Cleanup()
+	restoreTmp()
 	os.Exit(code)
 }
