@@ -15,6 +15,7 @@ const (
 	defaultStartTimeout = 60 * time.Second
 	defaultStartSettle  = 500 * time.Millisecond
 	startPollInterval   = 100 * time.Millisecond
+	startPollFirst      = 10 * time.Millisecond
 )
 
 // RunHandle is a started `tart run`. The process is detached (own session):
@@ -180,8 +181,6 @@ func (c *Client) awaitStart(ctx context.Context, h *RunHandle, o RunOptions, arg
 	}
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
-	tick := time.NewTicker(startPollInterval)
-	defer tick.Stop()
 
 	exited := func() error {
 		code := h.ExitCode()
@@ -208,32 +207,49 @@ func (c *Client) awaitStart(ctx context.Context, h *RunHandle, o RunOptions, arg
 		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: -1, Stderr: line, Cause: cause}
 	}
 
-	var runningSince time.Time
-	for {
+	// Phase 1: until tart holds the VM lock. Poll soon after the start and
+	// back off to startPollInterval: the lock is usually taken within tens
+	// of milliseconds, and a fixed 100 ms tick cost that much per VM.
+	wait := startPollFirst
+	for !c.isRunning(ctx, h.Name) {
+		pause := time.NewTimer(wait)
 		select {
 		case <-h.done:
+			pause.Stop()
 			return exited()
 		case <-ctx.Done():
+			pause.Stop()
 			return kill(ctx.Err())
 		case <-deadline.C:
+			pause.Stop()
 			return kill(fmt.Errorf("VM %q did not show as running within %s: %w", h.Name, timeout, context.DeadlineExceeded))
-		case <-tick.C:
+		case <-pause.C:
 		}
-		if runningSince.IsZero() {
-			if c.isRunning(ctx, h.Name) {
-				runningSince = time.Now()
-			} else {
-				continue
-			}
-		}
-		if settle < 0 || time.Since(runningSince) >= settle {
-			select {
-			case <-h.done:
-				return exited()
-			default:
-				return nil
-			}
-		}
+		wait = min(2*wait, startPollInterval)
+	}
+	if settle < 0 {
+		return nil
+	}
+
+	// Phase 2: tart reports the VM limit just after taking the lock, so the
+	// start only counts once tart run has survived the settle time. Nothing
+	// needs polling here: an early exit closes h.done.
+	settled := time.NewTimer(settle)
+	defer settled.Stop()
+	select {
+	case <-h.done:
+		return exited()
+	case <-ctx.Done():
+		return kill(ctx.Err())
+	case <-deadline.C:
+		return kill(fmt.Errorf("VM %q was not established within %s: %w", h.Name, timeout, context.DeadlineExceeded))
+	case <-settled.C:
+	}
+	select {
+	case <-h.done:
+		return exited()
+	default:
+		return nil
 	}
 }
 
