@@ -15,9 +15,12 @@ func TestMain(m *testing.M) {
 	if os.Getenv(jobEnv) != "" {
 		os.Exit(runJob()) // re-executed as a runner process (jobs_test.go)
 	}
+	// Runner processes (jobs_test.go) leave their tart run logs in TMPDIR.
+	restoreTmp := testenv.PrivateTempDir()
 	before := runtime.NumGoroutine()
 	code := m.Run()
 	testenv.Cleanup()
+	restoreTmp()
 	if code == 0 {
 		if leaked := goroutinesLeftAbove(before, 10*time.Second); leaked != "" {
 			fmt.Fprintf(os.Stderr, "goroutines leaked by the tests:\n%s\n", leaked)
