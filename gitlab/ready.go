@@ -17,17 +17,10 @@ import (
 func (st *Stage) waitReady(ctx context.Context, h *tart.RunHandle, guestOS string) (guest.Transport, string, string, error) {
 	s, log := st.Settings, st.Log
 	// Cancel every wait as soon as tart run exits.
-	wctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case <-h.Done():
-			cancel(ErrVMDied)
-		case <-wctx.Done():
-		}
-	}()
+	wctx, stopWatch := h.Watch(ctx)
+	defer stopWatch()
 	died := func(step string, err error) error {
-		if context.Cause(wctx) == ErrVMDied || !h.Alive() {
+		if errors.Is(context.Cause(wctx), tart.ErrRunExited) || !h.Alive() {
 			return st.vmDiedError(h.LogPath, fmt.Errorf("while waiting for %s; tart run exit code %d", step, h.ExitCode()))
 		}
 		return err

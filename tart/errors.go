@@ -28,6 +28,10 @@ var (
 	// design contract; the guest package maps it to its own
 	// ErrAgentUnavailable.
 	ErrAgentUnavailable = errors.New("tart guest agent unavailable")
+
+	// ErrRunExited is the cause of a RunHandle.Watch context ended by
+	// tart run exiting; it wraps the run's ExitError.
+	ErrRunExited = errors.New("tart run exited")
 )
 
 // Error is the failure of one tart command.

@@ -28,6 +28,8 @@ type RunHandle struct {
 	done     chan struct{} // closed when tart run exits (parent only)
 	mu       sync.Mutex
 	exitCode int
+	args     []string // redacted argv, for errors
+	logOff   int64    // where this run's output starts in LogPath
 }
 
 // Attach rebuilds a handle for a `tart run` found after a restart. Done()
@@ -61,6 +63,47 @@ func (h *RunHandle) Alive() bool {
 		}
 	}
 	return processAlive(h.PID) && !isZombie(h.PID)
+}
+
+// ExitError is nil while tart run lives. Once it has exited it is the
+// classified *Error of that exit (errors.Is ErrVMLimit, ErrAlreadyRunning,
+// ...; ErrFailed when the VM simply stopped), with tart's line from the log.
+func (h *RunHandle) ExitError() error {
+	if h.Alive() {
+		return nil
+	}
+	code := h.ExitCode()
+	cl := classifyLog(code, readFrom(h.LogPath, h.logOff))
+	kind, line := cl.kind, cl.line
+	if code == 0 {
+		// Exit 0: the guest stopped, or tart printed a usage/help text.
+		// Either way the VM is not running.
+		kind = ErrFailed
+		if line == "" {
+			line = "tart run exited with status 0 (the VM stopped)"
+		}
+	}
+	if kind == nil {
+		kind = ErrFailed
+	}
+	return &Error{Kind: kind, Args: h.args, ExitCode: code, Stderr: line}
+}
+
+// Watch returns a context that ends when parent does or, with the cause
+// ErrRunExited wrapping ExitError, as soon as tart run exits: waits for the
+// guest (IP, SSH, agent) fail at once when the VM dies instead of at their
+// timeout. Call the CancelFunc to release it. For an attached handle only
+// parent ends it.
+func (h *RunHandle) Watch(parent context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	go func() {
+		select {
+		case <-h.done:
+			cancel(fmt.Errorf("%w: %w", ErrRunExited, h.ExitError()))
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
 
 // LogTail returns the last n lines of the run log ("" if unreadable).
@@ -148,7 +191,8 @@ func (c *Client) Run(ctx context.Context, name string, o RunOptions) (*RunHandle
 	if startErr != nil {
 		return nil, &Error{Kind: startErrKind(startErr), Args: RedactArgs(args), ExitCode: -1, Cause: startErr}
 	}
-	h := &RunHandle{Name: name, PID: cmd.Process.Pid, LogPath: logFile.Name(), done: make(chan struct{}), exitCode: -1}
+	h := &RunHandle{Name: name, PID: cmd.Process.Pid, LogPath: logFile.Name(), done: make(chan struct{}), exitCode: -1,
+		args: RedactArgs(args), logOff: startOff}
 	go func() {
 		_ = cmd.Wait()
 		h.mu.Lock()
@@ -182,20 +226,7 @@ func (c *Client) awaitStart(ctx context.Context, h *RunHandle, o RunOptions, arg
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 
-	exited := func() error {
-		code := h.ExitCode()
-		cl := classifyLog(code, readFrom(h.LogPath, startOff))
-		kind, line := cl.kind, cl.line
-		if code == 0 {
-			// Exit 0 right away: guest stopped, or tart printed a usage/help
-			// text. Either way the VM is not running.
-			kind = ErrFailed
-			if line == "" {
-				line = "tart run exited immediately with status 0"
-			}
-		}
-		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: code, Stderr: line}
-	}
+	exited := h.ExitError
 	kill := func(cause error) error {
 		_ = signalGroup(h.PID)
 		<-h.done // bounded: SIGKILL cannot be ignored

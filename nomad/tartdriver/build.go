@@ -157,13 +157,8 @@ func softnetExposeFromPorts(cfg *drivers.TaskConfig) []string {
 func (b *vmBuild) waitIP(ctx context.Context, s *taskSettings, run *tart.RunHandle) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.ReadyTimeout)
 	defer cancel()
-	go func() {
-		select {
-		case <-run.Done():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
+	ctx, stopWatch := run.Watch(ctx)
+	defer stopWatch()
 	resolver := tart.ResolverDefault
 	if s.Run.Net.Mode == tart.NetBridged {
 		resolver = tart.ResolverARP
@@ -172,12 +167,11 @@ func (b *vmBuild) waitIP(ctx context.Context, s *taskSettings, run *tart.RunHand
 	if err == nil {
 		return ip, nil
 	}
-	if !run.Alive() {
-		tail := run.LogTail(5)
-		if strings.Contains(tail, "exceeds the system limit") || strings.Contains(tail, "maximum supported number") {
-			return "", structs.NewRecoverableError(fmt.Errorf("%w: %s", tart.ErrVMLimit, tail), true)
+	if exit := run.ExitError(); exit != nil {
+		if errors.Is(exit, tart.ErrVMLimit) {
+			return "", structs.NewRecoverableError(exit, true)
 		}
-		return "", fmt.Errorf("%w before it got an IP address (tart run exit %d): %s", ErrVMDied, run.ExitCode(), tail)
+		return "", fmt.Errorf("%w before it got an IP address (tart run exit %d): %s", ErrVMDied, run.ExitCode(), run.LogTail(5))
 	}
 	return "", fmt.Errorf("the VM got no IP address within ready_timeout (%s); check its networking (DHCP lease exhaustion is common, see docs): %w", s.ReadyTimeout, err)
 }
@@ -189,13 +183,8 @@ func (b *vmBuild) waitGuest(ctx context.Context, s *taskSettings, st *TaskState,
 	wait := max(time.Until(st.StartedAt.Add(s.ReadyTimeout)), min(s.ReadyTimeout, 5*time.Second))
 	cctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	go func() {
-		select {
-		case <-run.Done():
-			cancel()
-		case <-cctx.Done():
-		}
-	}()
+	cctx, stopWatch := run.Watch(cctx)
+	defer stopWatch()
 	t := s.target(b.name, st.IP)
 	tr, err := connectGuest(cctx, b.client, t, wait)
 	if err != nil {
