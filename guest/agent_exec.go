@@ -65,23 +65,7 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 			return Result{}, err
 		}
 		go feedStdin(term.input(), c.stdin, done)
-		if c.pty.Resize != nil {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					select {
-					case <-done:
-						return
-					case ws, ok := <-c.pty.Resize:
-						if !ok {
-							return
-						}
-						term.resize(ws)
-					}
-				}
-			}()
-		}
+		forwardResizes(&wg, done, c.pty.Resize, term.resize)
 	} else {
 		stdinPipe, err := cmd.StdinPipe()
 		if err != nil {

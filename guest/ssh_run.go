@@ -60,22 +60,8 @@ func (s *SSH) runLine(ctx context.Context, p plan, cmd Command) (Result, error) 
 	// Stdin is copied outside the session so that Wait never blocks on a
 	// reader the command did not consume.
 	go feedStdin(stdin, cmd.Stdin, done)
-	if cmd.PTY != nil && cmd.PTY.Resize != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				select {
-				case <-done:
-					return
-				case ws, ok := <-cmd.PTY.Resize:
-					if !ok {
-						return
-					}
-					_ = sess.WindowChange(ws.Rows, ws.Cols)
-				}
-			}
-		}()
+	if cmd.PTY != nil {
+		forwardResizes(&wg, done, cmd.PTY.Resize, func(ws WindowSize) { _ = sess.WindowChange(ws.Rows, ws.Cols) })
 	}
 	if cmd.Signals != nil {
 		wg.Add(1)
