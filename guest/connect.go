@@ -114,6 +114,10 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 	}
 }
 
+// agentRefusedWithin separates an agent that is not there yet (tart fails at
+// once: no control socket) from one that hangs.
+const agentRefusedWithin = 2 * time.Second
+
 // connector holds the state of one Connect: what was tried and why it failed.
 type connector struct {
 	cfg           Config
@@ -132,15 +136,14 @@ func (c *connector) target() string {
 
 // attempt tries each allowed transport once. (nil, nil) means "retry".
 func (c *connector) attempt(ctx context.Context) (Transport, error) {
+	agentRefused := false
 	if c.agentPossible {
-		a := NewAgent(c.cfg.Tart, c.cfg.VM)
-		a.GuestTempDir = c.cfg.SSH.GuestTempDir
-		pctx, cancel := context.WithTimeout(ctx, c.cfg.AgentProbeTimeout)
-		err := a.Ping(pctx)
-		cancel()
+		start := time.Now()
+		a, err := c.probeAgent(ctx)
 		if err == nil {
 			return a, nil
 		}
+		agentRefused = time.Since(start) < agentRefusedWithin
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
 		}
@@ -160,6 +163,16 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 	}
 	s, err := c.dialSSH(ctx)
 	if err == nil {
+		if c.agentPossible && agentRefused {
+			// A booting guest starts sshd and the agent at about the same
+			// time: an agent probe that lost that race by milliseconds must
+			// not pin the whole job to SSH. One more probe settles it. A
+			// probe that failed slowly (an agent that hangs) is not retried.
+			if a, aerr := c.probeAgent(ctx); aerr == nil {
+				_ = s.Close()
+				return a, nil
+			}
+		}
 		return s, nil
 	}
 	if ctx.Err() != nil {
@@ -170,6 +183,18 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 	}
 	c.sshErr = err
 	return nil, nil
+}
+
+// probeAgent asks the guest agent to run `true`, bounded by AgentProbeTimeout.
+func (c *connector) probeAgent(ctx context.Context) (*Agent, error) {
+	a := NewAgent(c.cfg.Tart, c.cfg.VM)
+	a.GuestTempDir = c.cfg.SSH.GuestTempDir
+	pctx, cancel := context.WithTimeout(ctx, c.cfg.AgentProbeTimeout)
+	defer cancel()
+	if err := a.Ping(pctx); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 // dialSSH makes one SSH attempt, resolving the VM's IP when no address is set.

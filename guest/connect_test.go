@@ -96,3 +96,36 @@ func TestConnectBoundsAHangingTartIP(t *testing.T) {
 	must.ErrorIs(t, err, ErrUnreachable)
 	must.Less(t, 10*time.Second, time.Since(start))
 }
+
+// sshd and the guest agent start at about the same time in a booting guest.
+// An agent probe that loses that race must not pin the job to SSH: once SSH
+// answers, auto mode asks the agent once more and prefers it.
+func TestConnectAutoPrefersAnAgentThatStartsJustAfterSSH(t *testing.T) {
+	noLeaks(t)
+	g := startGuest(t, nil)
+	// The first `tart exec` finds no control socket; later ones succeed.
+	c, dir := fakeTart(t, `[ "$1" = exec ] || exit 1
+if [ -e "$TARTAN_FAKE_DIR/agent-up" ]; then exit 0; fi
+: > "$TARTAN_FAKE_DIR/agent-up"
+echo "Error: Failed to connect to the VM using its control socket: connect(2) failed: No such file or directory, is the Tart Guest Agent running?" >&2
+exit 1`)
+	tr, err := Connect(runCtx(t), Config{Tart: c, VM: "vm", SSH: g.ssh})
+	must.NoError(t, err)
+	defer tr.Close()
+	_, isAgent := tr.(*Agent)
+	must.True(t, isAgent, must.Sprintf("auto mode chose %T", tr))
+	must.FileExists(t, dir+"/agent-up")
+}
+
+// A guest without a working agent is served over SSH after one extra probe.
+func TestConnectAutoFallsBackToSSHWhenTheAgentStaysDown(t *testing.T) {
+	noLeaks(t)
+	g := startGuest(t, nil)
+	c, _ := fakeTart(t, `echo "Error: Failed to connect to the VM using its control socket: connect(2) failed: No such file or directory, is the Tart Guest Agent running?" >&2
+exit 1`)
+	tr, err := Connect(runCtx(t), Config{Tart: c, VM: "vm", SSH: g.ssh})
+	must.NoError(t, err)
+	defer tr.Close()
+	_, isSSH := tr.(*SSH)
+	must.True(t, isSSH, must.Sprintf("auto mode chose %T", tr))
+}

@@ -90,13 +90,14 @@ func (g *guest) listen() error {
 	if g.stopped {
 		return nil
 	}
-	if err := g.ssh.listen(); err != nil {
-		return err
-	}
+	// The agent first: a client that finds sshd up may assume an installed
+	// agent is up too (guest.Connect re-probes the agent after SSH answers).
 	if g.agent != nil {
-		return g.agent.listen()
+		if err := g.agent.listen(); err != nil {
+			return err
+		}
 	}
-	return nil
+	return g.ssh.listen()
 }
 
 // shutdown stops every service and kills every guest process group. It is
