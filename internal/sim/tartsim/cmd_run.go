@@ -160,6 +160,7 @@ func cmdRun(e *env, p *parsed) error {
 		agent:   meta.Agent && !e.knobSet("TART_SIM_NO_AGENT"),
 		noIP:    e.knobSet("TART_SIM_NO_IP"),
 		resumed: resumed,
+		console: newGuestConsole(consoleWriter(console), cfg.OS, name),
 	}
 	if err := vm.startControl(); err != nil {
 		gl.unlock()

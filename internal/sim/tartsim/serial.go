@@ -3,6 +3,7 @@ package tartsim
 import (
 	"crypto/rand"
 	"fmt"
+	"io"
 	"math/big"
 	"os"
 
@@ -29,6 +30,16 @@ func openConsole(e *env, rc *runConfig) ([]*os.File, error) {
 		return []*os.File{f}, nil
 	}
 	return nil, nil
+}
+
+// consoleWriter is where the guest writes its console output: the PTY's
+// master side (the user reads the tty tart printed) or the --serial-path
+// file. nil without a console.
+func consoleWriter(files []*os.File) io.Writer {
+	if len(files) == 0 {
+		return nil
+	}
+	return files[0]
 }
 
 // experimentalVNCURL is what --vnc-experimental announces: the framework's

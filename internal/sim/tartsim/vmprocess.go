@@ -27,6 +27,8 @@ type simVM struct {
 	noIP    bool
 	resumed bool
 
+	console *guestConsole // nil without --serial/--serial-path or for macOS guests
+
 	guest   *guestsim.Guest
 	ctl     net.Listener
 	ctlPath string
@@ -141,10 +143,13 @@ func (vm *simVM) guestConfig() guestsim.Config {
 func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	e := vm.e
 
+	defer vm.console.close()
 	if vm.resumed {
 		fmt.Fprintln(e.stdout, "restoring VM state from a snapshot...")
 		_ = os.Remove(vm.d.statePath())
 		fmt.Fprintln(e.stdout, "resuming VM...")
+	} else {
+		vm.console.boot()
 	}
 	var dieC <-chan time.Time
 	if d := e.knobDuration("TART_SIM_DIE_AFTER", 0); d > 0 {
@@ -152,6 +157,7 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	}
 	bootC := time.After(e.knobDuration("TART_SIM_IP_DELAY", 100*time.Millisecond))
 	var guestDone chan error
+	var loginC <-chan time.Time // when the guest's SSH answers: the console shows the login prompt
 	var vncC <-chan time.Time
 	if vm.rc.VNC {
 		vncC = time.After(60 * time.Second) // IP wait bound, like tart's --vnc
@@ -170,12 +176,14 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 					fmt.Fprintf(e.stderr, "tart-sim: cannot publish the DHCP lease: %v\n", err)
 				}
 				vm.log.event("ip %s", vm.ip)
+				vm.console.networkUp()
 				if vm.rc.VNC {
 					vncC = nil
 					vm.printVNC()
 				}
 			}
-			g, err := guestsim.Spawn(vm.guestConfig())
+			gc := vm.guestConfig()
+			g, err := guestsim.Spawn(gc)
 			if err != nil {
 				return runtimeFailf("guest has stopped the virtual machine due to error: tart-sim: cannot start the guest: %v", err)
 			}
@@ -183,6 +191,10 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 			vm.log.event("guest spawned")
 			guestDone = make(chan error, 1)
 			go func() { guestDone <- g.Wait() }()
+			loginC = time.After(gc.SSHDelay)
+		case <-loginC:
+			loginC = nil
+			vm.console.loginReady()
 		case <-vncC:
 			vm.stopGuest()
 			return runtimeFailf("IPNotFound()")
@@ -191,6 +203,7 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 			if err != nil {
 				vm.log.event("guest exited: %v", err)
 			}
+			vm.console.powerOff()
 			fmt.Fprintln(e.stdout, "guest has stopped the virtual machine")
 			return nil
 		case <-dieC:
@@ -226,6 +239,7 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 			case syscall.SIGUSR2:
 				fmt.Fprintln(e.stdout, "Requesting guest OS to stop...")
 				vm.stopGuest()
+				vm.console.powerOff()
 				fmt.Fprintln(e.stdout, "guest has stopped the virtual machine")
 				return nil
 			case syscall.SIGUSR1:
