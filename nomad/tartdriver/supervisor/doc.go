@@ -18,6 +18,11 @@
 //   - forwards signals written as names ("TERM") to the <state>/signals FIFO;
 //   - finally writes <state>/exit.json atomically and exits.
 //
+// A task without a command (the task is the VM) gets the same process in
+// follow mode (Spec.Follow): it copies the VM's `tart run` output and the
+// guest's serial console into the stdout FIFO until `tart run` ends, then
+// writes exit.json, so VM output survives plugin restarts exactly once too.
+//
 // A new plugin instance only needs the state directory to reattach: it
 // probes the lock, writes signals to the FIFO and reads exit.json.
 package supervisor

@@ -67,13 +67,20 @@ func run(stdin io.Reader, stdout *os.File, connect Connector) int {
 	signalNotify(osSigs)
 	defer signal.Stop(osSigs)
 
-	exit := supervise(&spec, connect, sigs, osSigs, logger)
+	var exit Exit
+	what := "command"
+	if spec.Follow != nil {
+		// Nothing to forward signals to: the VM takes them from the plugin.
+		exit, what = follow(&spec, logger), "log follower (VM ended)"
+	} else {
+		exit = supervise(&spec, connect, sigs, osSigs, logger)
+	}
 	exit.Finished = time.Now().UTC()
 	if err := writeExit(spec.StateDir, exit); err != nil {
 		logger.Printf("writing exit status: %v", err)
 		return 1
 	}
-	logger.Printf("command ended: exit=%d signal=%q err=%q", exit.ExitCode, exit.Signal, exit.Err)
+	logger.Printf("%s ended: exit=%d signal=%q err=%q", what, exit.ExitCode, exit.Signal, exit.Err)
 	return 0
 }
 

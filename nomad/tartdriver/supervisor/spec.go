@@ -42,13 +42,17 @@ type Spec struct {
 
 	StdoutPath string // Nomad's FIFOs (or /dev/null)
 	StderrPath string
+
+	// Follow, when set, makes this the log follower of a VM-only task:
+	// no guest connection, no command (see Follow).
+	Follow *Follow
 }
 
 // Exit is the outcome written to exit.json.
 type Exit struct {
 	ExitCode int       `json:"exit_code"`
 	Signal   string    `json:"signal,omitempty"` // "TERM"... when killed by a signal
-	Err      string    `json:"err,omitempty"`    // the command's outcome is unknown
+	Err      string    `json:"err,omitempty"`    // the command's outcome is unknown (follow mode: output was lost)
 	Finished time.Time `json:"finished"`
 }
 
