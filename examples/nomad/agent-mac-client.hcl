@@ -17,7 +17,7 @@ plugin "nomad-driver-tart" {
     tart_binary   = "/opt/homebrew/bin/tart"
     tart_home     = "/Users/ci/.tart"          # the user whose keychain is unlocked
     max_macos_vms = 2                          # Apple's licence limit, shared with the GitLab executor
-    max_linux_vms = 4
+    max_linux_vms = 4                          # every Tartan process on the Mac must use the same limits (GitLab: linux_limit)
     allowed_images = ["ghcr.io/cirruslabs/*", "registry.example.com/ci/*"]
     gc             = true
     image_pull_timeout = "45m"

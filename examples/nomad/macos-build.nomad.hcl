@@ -1,6 +1,7 @@
 # A CI-style macOS build: private image with per-task registry credentials
-# from Nomad Variables, a host cache shared into the guest, a command with
-# arguments run without a shell, and a script check over `tart exec`.
+# from Nomad Variables, a host checkout shared read-only into the guest, and a
+# command with arguments run without a shell through the guest agent
+# (`tart exec`).
 job "macos-build" {
   type = "batch"
 
