@@ -27,6 +27,11 @@ type vmBuild struct {
 	cloned bool
 	ok     bool
 	run    *tart.RunHandle
+	// follow is the VM's output for the log follower of a VM-only task
+	// (nil: none); following is set once the follower runs.
+	follow    *followPlan
+	following bool
+	stateDir  string
 }
 
 func (b *vmBuild) clone(ctx context.Context, s *taskSettings) error {
@@ -117,7 +122,15 @@ func taskShares(cfg *drivers.TaskConfig) []tart.Share {
 func (b *vmBuild) start(ctx context.Context, s *taskSettings, guestOS string, slot *slots.Slot, stateDir string) (*tart.RunHandle, error) {
 	o := s.Run
 	o.Dirs = append(taskShares(b.cfg), o.Dirs...)
-	o.LogPath = filepath.Join(stateDir, "tart-run.log")
+	o.LogPath = filepath.Join(stateDir, runLogName)
+	b.stateDir = stateDir
+	follow, err := planFollow(b.cfg, s, guestOS, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	if follow != nil && follow.console != "" {
+		o.SerialPath = follow.console
+	}
 	o.ExtraFiles = []*os.File{slot.File()}
 	// No settle wait: waitIP watches the VM and classifies an early death
 	// (the VM limit included) from the run log.
@@ -133,7 +146,22 @@ func (b *vmBuild) start(ctx context.Context, s *taskSettings, guestOS string, sl
 		return nil, explainTartError("starting the VM", err)
 	}
 	b.run = run
+	b.follow = follow
 	return run, nil
+}
+
+// startFollower starts copying a VM-only task's VM output to its stdout
+// log, right after the VM started: a slow boot shows in `nomad alloc logs`
+// while StartTask still waits for the guest.
+func (b *vmBuild) startFollower(run *tart.RunHandle) error {
+	if b.follow == nil {
+		return nil
+	}
+	if err := b.d.launchFollower(b.follow, b.cfg, b.stateDir, run); err != nil {
+		return err
+	}
+	b.following = true
+	return nil
 }
 
 // softnetExposeFromPorts maps Nomad's port labels to Softnet forwards
@@ -251,6 +279,10 @@ func (b *vmBuild) cleanupOnFailure() {
 	defer cancel()
 	if err := removeVM(ctx, b.client, b.name); err != nil {
 		b.d.logger.Warn("removing VM of failed start", "vm", b.name, "error", err)
+	}
+	if b.following {
+		// It delivers the dead VM's last lines, then ends with tart run.
+		stopSupervisor(b.stateDir)
 	}
 }
 

@@ -78,6 +78,7 @@ type TaskConfig struct {
 	RandomMAC        bool         `codec:"random_mac"`
 	ReadyTimeout     string       `codec:"ready_timeout"`
 	WorkDir          string       `codec:"work_dir"`
+	ConsoleLog       bool         `codec:"console_log"`
 }
 
 // DiskMount is one `disk_mount { path options }` block (tart run --disk).
@@ -166,4 +167,5 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"random_mac":         withDefault("random_mac", "bool", "true"),
 	"ready_timeout":      withDefault("ready_timeout", "string", `"`+defaultReadyTimeout+`"`),
 	"work_dir":           hclspec.NewAttr("work_dir", "string", false),
+	"console_log":        withDefault("console_log", "bool", "true"),
 })

@@ -35,6 +35,7 @@ func TestTaskConfig_DefaultsFromSpec(t *testing.T) {
 		PullPolicy:     "missing",
 		RandomMAC:      true,
 		ReadyTimeout:   "5m",
+		ConsoleLog:     true,
 		DiskMounts:     []DiskMount{},
 		DirShares:      []DirShare{},
 	}, tc)
@@ -62,6 +63,7 @@ func TestTaskConfig_EveryOptionFromHCL(t *testing.T) {
   random_mac    = false
   ready_timeout = "90s"
   work_dir      = "/Users/admin"
+  console_log   = false
   auth {
     username = "u"
     password = "p"

@@ -25,9 +25,12 @@ type TaskState struct {
 	RunLogPath string
 	StateDir   string
 	HasCommand bool
-	GuestOS    string
-	IP         string
-	StartedAt  time.Time
+	// LogFollower: a VM-only task whose output (tart run, serial console)
+	// a supervisor in follow mode copies to its stdout log.
+	LogFollower bool
+	GuestOS     string
+	IP          string
+	StartedAt   time.Time
 }
 
 // watchInterval is how often a task's processes are checked. Processes the
@@ -41,6 +44,9 @@ type taskHandle struct {
 	state    TaskState
 	run      *tart.RunHandle
 	vmGone   bool // set at recovery when tart says the VM no longer runs
+	// vmEndSeen is when the watcher first saw a VM-only task's VM gone
+	// (bounds the wait for the log follower; watcher goroutine only).
+	vmEndSeen time.Time
 	// killed is set when the driver powers the VM off under a running
 	// command (kill_timeout expired): the lost connection is then reported
 	// as a SIGKILL, which is what happened to the command.
@@ -123,6 +129,10 @@ func (h *taskHandle) watch(ctx context.Context) {
 func (h *taskHandle) check() *drivers.ExitResult {
 	if !h.state.HasCommand {
 		if !h.vmGone && h.run.Alive() {
+			return nil
+		}
+		// The VM's last lines (its power-off) reach the log before the end.
+		if !h.followerDone() {
 			return nil
 		}
 		code := h.run.ExitCode()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"syscall"
 	"time"
 
@@ -124,19 +123,10 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 }
 
 // killSupervisor ends a supervisor that survived its VM (it would notice the
-// lost connection itself; this makes destroy deterministic).
+// lost connection or the VM's end itself; this makes destroy deterministic).
 func killSupervisor(h *taskHandle) {
-	if !h.state.HasCommand {
-		return
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for supervisor.Alive(h.state.StateDir) && time.Now().Before(deadline) {
-		time.Sleep(watchInterval)
-	}
-	if pid := supervisor.PID(h.state.StateDir); pid > 0 && supervisor.Alive(h.state.StateDir) {
-		if p, err := os.FindProcess(pid); err == nil {
-			_ = p.Kill()
-		}
+	if h.state.HasCommand || h.state.LogFollower {
+		stopSupervisor(h.state.StateDir)
 	}
 }
 

@@ -44,6 +44,7 @@ type taskSettings struct {
 	Display          string
 	RandomMAC        bool
 	WorkDir          string
+	ConsoleLog       bool            // a VM-only Linux task's serial console goes to its stdout log
 	Run              tart.RunOptions // without Dirs for the task dirs, LogPath, ExtraFiles
 	SoftnetRequested bool
 }
@@ -66,7 +67,7 @@ func resolve(tc *TaskConfig, pc *PluginConfig) (*taskSettings, error) {
 }
 
 func resolveIn(tc *TaskConfig, pc *PluginConfig, taskDir string) (*taskSettings, error) {
-	s := &taskSettings{Image: strings.TrimSpace(tc.Image), RandomMAC: tc.RandomMAC, WorkDir: tc.WorkDir}
+	s := &taskSettings{Image: strings.TrimSpace(tc.Image), RandomMAC: tc.RandomMAC, WorkDir: tc.WorkDir, ConsoleLog: tc.ConsoleLog}
 	if s.Image == "" {
 		return nil, badOption("image", "", "is required: a local VM name or an OCI reference such as ghcr.io/cirruslabs/macos-sequoia-base:latest")
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
 	"github.com/tartanhq/tartan/slots"
 	"github.com/tartanhq/tartan/tart"
 )
@@ -61,7 +62,11 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err := os.MkdirAll(stateDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("creating the driver's task directory: %w", err)
 	}
-	// A leftover supervisor result from an earlier run must not be read as ours.
+	// A supervisor or its result left from an earlier run of this task (its
+	// VM is gone) must neither hold the state directory nor be read as ours.
+	if supervisor.Alive(stateDir) {
+		stopSupervisor(stateDir)
+	}
 	_ = os.Remove(filepath.Join(stateDir, "exit.json"))
 
 	if err := d.pullImage(ctx, client, cfg, s); err != nil {
@@ -95,13 +100,16 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := b.startFollower(run); err != nil {
+		return nil, nil, err
+	}
 	ip, err := b.waitIP(ctx, s, run)
 	if err != nil {
 		return nil, nil, err
 	}
 
 	st := TaskState{VMName: name, RunPID: run.PID, RunLogPath: run.LogPath, StateDir: stateDir,
-		HasCommand: s.Command != nil, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
+		HasCommand: s.Command != nil, LogFollower: b.following, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
 	switch {
 	case s.Command != nil:
 		if err := b.startCommand(ctx, s, &st, run); err != nil {
