@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/tartanhq/tartan/guest"
@@ -48,7 +50,7 @@ func (st *Stage) waitReady(ctx context.Context, h *tart.RunHandle, guestOS strin
 	t := time.Now()
 	rctx, rcancel := context.WithTimeout(wctx, s.ReadyTimeout)
 	defer rcancel()
-	tr, mode, err := st.connect(rctx, ip, true)
+	tr, mode, err := st.connect(rctx, ip)
 	if err != nil {
 		if e := died("SSH or the guest agent", nil); e != nil {
 			return nil, "", "", e
@@ -56,7 +58,7 @@ func (st *Stage) waitReady(ctx context.Context, h *tart.RunHandle, guestOS strin
 		if ctx.Err() != nil {
 			return nil, "", "", ctx.Err()
 		}
-		if errors.Is(err, guest.ErrAuth) || errors.Is(err, guest.ErrHostKeyMismatch) {
+		if errors.Is(err, guest.ErrAuth) || errors.Is(err, guest.ErrHostKeyMismatch) || errors.Is(err, guest.ErrInvalidInput) {
 			return nil, "", "", fmt.Errorf("connecting to the guest: %w (check ssh_user, ssh_password, ssh_key_file, ssh_host_key)", err)
 		}
 		step := "SSH"
@@ -91,78 +93,46 @@ func (st *Stage) resolver() tart.Resolver {
 	return tart.ResolverDefault
 }
 
-// connect opens the transport. booting: keep trying until ctx ends (the
-// guest is starting); otherwise one short attempt per kind.
-func (st *Stage) connect(ctx context.Context, ip string, booting bool) (guest.Transport, string, error) {
+// connect opens the transport while the guest boots, retrying until ctx
+// ends. It is guest.Connect's: the agent when it answers (re-probed once
+// when sshd wins the boot race), else SSH. The mode it picked is returned
+// for the job record, so later stages reuse it.
+func (st *Stage) connect(ctx context.Context, ip string) (guest.Transport, string, error) {
 	s := st.Settings
 	sshCfg, err := st.sshConfig(ip)
 	if err != nil {
 		return nil, "", err
 	}
-	agent := guest.NewAgent(st.Tart, st.VM)
+	cfg := guest.Config{
+		Mode: guest.ModeAuto, Tart: st.Tart, VM: st.VM, SSH: sshCfg,
+		BootWait: remaining(ctx), AgentProbeTimeout: 2 * time.Second,
+		// A CI job waits on this: notice a booted guest within a moment.
+		MaxRetryInterval: 250 * time.Millisecond,
+	}
 	switch s.Transport {
 	case "ssh":
-		if booting {
-			sshCfg.RetryUntil = remaining(ctx)
-		}
-		c, err := guest.DialSSH(ctx, sshCfg)
-		if err != nil {
-			return nil, "", err
-		}
-		return c, "ssh", nil
+		cfg.Mode = guest.ModeSSH
 	case "agent":
-		for {
-			pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-			err := agent.Ping(pctx)
-			cancel()
-			if err == nil {
-				return agent, "agent", nil
-			}
-			if !booting || ctx.Err() != nil {
-				return nil, "", err
-			}
-			if !sleepCtx(ctx, 200*time.Millisecond) {
-				return nil, "", err
-			}
-		}
+		cfg.Mode = guest.ModeAgent
+		cfg.AgentProbeTimeout = 3 * time.Second
 	}
-	// auto: the agent when it answers, else SSH; both are retried while
-	// the guest boots.
-	var lastErr error
-	for {
-		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := agent.Ping(pctx)
-		cancel()
-		if err == nil {
-			return agent, "agent", nil
-		}
-		lastErr = err
-		if ip != "" {
-			one := sshCfg
-			one.RetryUntil = 0
-			one.DialTimeout = min(5*time.Second, max(time.Second, remaining(ctx)))
-			c, err := guest.DialSSH(ctx, one)
-			if err == nil {
-				return c, "ssh", nil
-			}
-			lastErr = err
-			if errors.Is(err, guest.ErrAuth) || errors.Is(err, guest.ErrHostKeyMismatch) {
-				return nil, "", err
-			}
-		}
-		if !booting || ctx.Err() != nil {
-			return nil, "", lastErr
-		}
-		if !sleepCtx(ctx, 200*time.Millisecond) {
-			return nil, "", lastErr
-		}
+	if ip == "" {
+		cfg.SSH.Addr = "" // agent mode: no IP was waited for
 	}
+	tr, err := guest.Connect(ctx, cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	if _, isAgent := tr.(*guest.Agent); isAgent {
+		return tr, "agent", nil
+	}
+	return tr, "ssh", nil
 }
 
 func (st *Stage) sshConfig(ip string) (guest.SSHConfig, error) {
 	s := st.Settings
 	cfg := guest.SSHConfig{
-		Addr: fmt.Sprintf("%s:%d", ip, s.SSHPort), User: s.SSHUser, Password: s.SSHPassword,
+		Addr: net.JoinHostPort(ip, strconv.Itoa(s.SSHPort)), User: s.SSHUser, Password: s.SSHPassword,
 		HostKey: s.SSHHostKey, DialTimeout: 10 * time.Second,
 	}
 	if s.SSHKeyFile != "" {
@@ -180,15 +150,4 @@ func remaining(ctx context.Context) time.Duration {
 		return max(0, time.Until(d))
 	}
 	return time.Minute
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }

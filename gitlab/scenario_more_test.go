@@ -112,6 +112,28 @@ func TestScenarioAgentDiesFallsBackToSSH(t *testing.T) {
 	mustContain(t, res.Log, "over the Tart guest agent", "build over agent", "The guest agent does not answer", "after_script over ssh")
 }
 
+// sshd and the guest agent start at about the same time; an agent that
+// answers a moment after sshd must still carry the job (the executor used to
+// settle on SSH for the whole job when the first agent probe lost that race).
+func TestScenarioAgentStartingJustAfterSSHIsUsed(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	// A tart whose first `tart exec` finds no agent yet.
+	wrapper := filepath.Join(t.TempDir(), "tart")
+	script := "#!/bin/sh\nif [ \"$1\" = exec ] && mkdir \"$(dirname \"$0\")/probed\" 2>/dev/null; then\n" +
+		"  echo 'Error: Failed to connect to the VM using its control socket: connect(2) failed: No such file or directory, is the Tart Guest Agent running?' >&2\n  exit 1\nfi\n" +
+		"exec " + h.tartSim + " \"$@\"\n"
+	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	job := newJob(`echo "build over $([ -n "$SSH_CONNECTION" ] && echo ssh || echo agent)"`)
+	res := h.run(h.runner(h.settings(fmt.Sprintf("tart_binary = %q", wrapper))), job)
+	if res.Status != "success" {
+		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "Connected to the guest over the Tart guest agent", "build over agent")
+}
+
 // host_builds_dir = "per-job": a fresh host dir per job, not shared, removed
 // at cleanup.
 func TestScenarioPerJobBuildsDir(t *testing.T) {

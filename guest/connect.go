@@ -49,6 +49,10 @@ type Config struct {
 	// AgentProbeTimeout bounds one agent probe (tart itself waits about
 	// 10 s for an absent agent). Default 15s.
 	AgentProbeTimeout time.Duration
+	// MaxRetryInterval caps the backoff between rounds (250 ms doubling).
+	// Default 5s; a caller that wants a booting guest noticed promptly
+	// (a CI job waiting on it) sets it lower.
+	MaxRetryInterval time.Duration
 }
 
 // Connect returns a Transport to the guest. ModeAuto probes the guest agent
@@ -66,6 +70,9 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 	}
 	if cfg.AgentProbeTimeout <= 0 {
 		cfg.AgentProbeTimeout = 15 * time.Second
+	}
+	if cfg.MaxRetryInterval <= 0 {
+		cfg.MaxRetryInterval = 5 * time.Second
 	}
 	if cfg.SSHPort <= 0 {
 		cfg.SSHPort = 22
@@ -90,7 +97,7 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 
 	c := connector{cfg: cfg, mode: mode, agentPossible: hasVM && mode != ModeSSH}
 	deadline := time.Now().Add(cfg.BootWait)
-	bo := newBackoff(250*time.Millisecond, 5*time.Second)
+	bo := newBackoff(min(250*time.Millisecond, cfg.MaxRetryInterval), cfg.MaxRetryInterval)
 	for attempt := 1; ; attempt++ {
 		t, err := c.attempt(ctx)
 		if t != nil || err != nil {
