@@ -28,10 +28,10 @@ type vmBuild struct {
 	ok     bool
 	run    *tart.RunHandle
 	// follow is the VM's output for the log follower of a VM-only task
-	// (nil: none); following is set once the follower runs.
-	follow    *followPlan
-	following bool
-	stateDir  string
+	// (nil: none); follower is the started follower process.
+	follow   *followPlan
+	follower *pendingSupervisor
+	stateDir string
 }
 
 func (b *vmBuild) clone(ctx context.Context, s *taskSettings) error {
@@ -157,11 +157,24 @@ func (b *vmBuild) startFollower(run *tart.RunHandle) error {
 	if b.follow == nil {
 		return nil
 	}
-	if err := b.d.launchFollower(b.follow, b.cfg, b.stateDir, run); err != nil {
+	ps, err := b.d.startFollower(b.follow, b.cfg, b.stateDir, run)
+	if err != nil {
 		return err
 	}
-	b.following = true
+	b.follower = ps
 	return nil
+}
+
+// awaitFollower waits for the follower's handshake (it overlapped the IP
+// wait) and reports whether the task has one.
+func (b *vmBuild) awaitFollower() (bool, error) {
+	if b.follower == nil {
+		return false, nil
+	}
+	if _, err := b.follower.await(); err != nil {
+		return false, fmt.Errorf("starting the VM's log follower: %w", err)
+	}
+	return true, nil
 }
 
 // softnetExposeFromPorts maps Nomad's port labels to Softnet forwards
@@ -280,9 +293,12 @@ func (b *vmBuild) cleanupOnFailure() {
 	if err := removeVM(ctx, b.client, b.name); err != nil {
 		b.d.logger.Warn("removing VM of failed start", "vm", b.name, "error", err)
 	}
-	if b.following {
+	if b.follower != nil {
 		// It delivers the dead VM's last lines, then ends with tart run.
-		stopSupervisor(b.stateDir)
+		// Awaited first: before its handshake it holds no lock to probe.
+		if _, err := b.follower.await(); err == nil {
+			stopSupervisor(b.stateDir)
+		}
 	}
 }
 

@@ -50,18 +50,20 @@ func planFollow(cfg *drivers.TaskConfig, s *taskSettings, guestOS, stateDir stri
 	return p, nil
 }
 
-// launchFollower starts the supervisor in follow mode for a running VM.
-func (d *Driver) launchFollower(p *followPlan, cfg *drivers.TaskConfig, stateDir string, run *tart.RunHandle) error {
+// startFollower starts the supervisor in follow mode for a running VM;
+// await its handshake before reporting the task running.
+func (d *Driver) startFollower(p *followPlan, cfg *drivers.TaskConfig, stateDir string, run *tart.RunHandle) (*pendingSupervisor, error) {
 	files := []supervisor.FollowFile{{Path: p.runLog, Offset: p.runLogOff}}
 	if p.console != "" {
 		files = append(files, supervisor.FollowFile{Path: p.console})
 	}
 	spec := &supervisor.Spec{StateDir: stateDir, StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
 		Follow: &supervisor.Follow{RunPID: run.PID, Files: files}}
-	if _, err := d.launchSupervisor(spec); err != nil {
-		return fmt.Errorf("starting the VM's log follower: %w", err)
+	ps, err := d.startSupervisor(spec)
+	if err != nil {
+		return nil, fmt.Errorf("starting the VM's log follower: %w", err)
 	}
-	return nil
+	return ps, nil
 }
 
 // followerDrainWait bounds how long a VM-only task's end waits for its log

@@ -108,8 +108,12 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 		return nil, nil, err
 	}
 
+	following, err := b.awaitFollower()
+	if err != nil {
+		return nil, nil, err
+	}
 	st := TaskState{VMName: name, RunPID: run.PID, RunLogPath: run.LogPath, StateDir: stateDir,
-		HasCommand: s.Command != nil, LogFollower: b.following, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
+		HasCommand: s.Command != nil, LogFollower: following, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
 	switch {
 	case s.Command != nil:
 		if err := b.startCommand(ctx, s, &st, run); err != nil {

@@ -212,3 +212,22 @@ func TestPlanFollow_OnlyThisRunsOutput(t *testing.T) {
 	must.NoError(t, err)
 	must.Nil(t, p)
 }
+
+// TestVMLogs_VMDyingDuringBootIsInTheLog: a VM that dies before it has an
+// IP fails the start; its console and tart's last words are in the task's
+// log, and the follower is gone when StartTask returns.
+func TestVMLogs_VMDyingDuringBootIsInTheLog(t *testing.T) {
+	t.Setenv("TART_SIM_NO_IP", "1")
+	t.Setenv("TART_SIM_DIE_AFTER", "300ms")
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	task := newTask(t, "dies", TaskConfig{Image: linuxImage, ConsoleLog: true, ReadyTimeout: "2m"})
+	mkAllocDir(t, h, task)
+	_, _, err := h.StartTask(task)
+	must.ErrorContains(t, err, "VM stopped while starting")
+	stateDir := filepath.Join(task.TaskDir().Dir, stateDirName)
+	must.False(t, supervisor.Alive(stateDir))
+	stdoutEventually(t, task, consoleBoot)
+	stdoutEventually(t, task, "guest has stopped the virtual machine due to error: ")
+	must.False(t, e.vmExists(vmName(task.AllocID, task.Name)))
+}
