@@ -70,14 +70,17 @@ func benchTask(b *testing.B, tc TaskConfig) *drivers.TaskConfig {
 }
 
 // BenchmarkStartTask measures StartTask until the task is running (clone,
-// set, slot, tart run, IP; plus guest check and supervisor for a command),
+// set, slot, tart run, log follower, IP; plus guest check and supervisor
+// for a command),
 // with the simulator's boot delays at zero: the driver's own overhead.
 func BenchmarkStartTask(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		tc   TaskConfig
 	}{
-		{"vm-only", TaskConfig{Image: linuxImage}},
+		// console_log as the HCL default has it: the log follower copies
+		// tart run's output and the console into the stdout FIFO.
+		{"vm-only", TaskConfig{Image: linuxImage, ConsoleLog: true}},
 		{"with-command", TaskConfig{Image: linuxImage, Command: "sleep 600"}},
 	} {
 		b.Run(c.name, func(b *testing.B) {
