@@ -53,10 +53,13 @@ func planFollow(cfg *drivers.TaskConfig, s *taskSettings, guestOS, stateDir stri
 // startFollower starts the supervisor in follow mode for a running VM;
 // await its handshake before reporting the task running.
 func (d *Driver) startFollower(p *followPlan, cfg *drivers.TaskConfig, stateDir string, run *tart.RunHandle) (*pendingSupervisor, error) {
-	files := []supervisor.FollowFile{{Path: p.runLog, Offset: p.runLogOff}}
+	// The console first: within one poll the guest's last words (its
+	// power-off) then come before tart's "guest has stopped" line.
+	var files []supervisor.FollowFile
 	if p.console != "" {
 		files = append(files, supervisor.FollowFile{Path: p.console})
 	}
+	files = append(files, supervisor.FollowFile{Path: p.runLog, Offset: p.runLogOff})
 	spec := &supervisor.Spec{StateDir: stateDir, StdoutPath: cfg.StdoutPath, StderrPath: cfg.StderrPath,
 		Follow: &supervisor.Follow{RunPID: run.PID, Files: files}}
 	ps, err := d.startSupervisor(spec)
