@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/tartanhq/tartan/internal/sim/guestsim"
+	"github.com/tartanhq/tartan/internal/testenv"
 )
 
 // simGuest is an in-process simulated guest (guestsim.Serve).
@@ -144,32 +145,11 @@ func noLeaks(t *testing.T) {
 	})
 }
 
-// upstreamStuckOpen marks the one goroutine x/crypto/ssh can leave behind:
-// a channel open that races the connection's teardown waits forever for a
-// reply the dead mux will never deliver (SSH.newSession stops waiting for it
-// and reports ErrConnectionLost). It is not ours to end, so it is not
-// counted; every other goroutine is.
-const upstreamStuckOpen = "golang.org/x/crypto/ssh.(*mux).openChannel"
-
-// liveGoroutines counts the goroutines of the process except the upstream
-// stuck channel open.
+// liveGoroutines counts the goroutines of the process except x/crypto/ssh's
+// stuck channel open (see testenv.Goroutines).
 func liveGoroutines() int {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	count := 0
-	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.TrimSpace(g) != "" && !strings.Contains(g, upstreamStuckOpen) {
-			count++
-		}
-	}
-	return count
+	n, _ := testenv.Goroutines()
+	return n
 }
 
 func runCtx(t testing.TB) context.Context {

@@ -145,11 +145,9 @@ func (s *SSH) newSession() (*ssh.Session, error) {
 		}
 		return o.sess, nil
 	case <-s.lost:
-		go func() {
-			if o := <-ch; o.sess != nil {
-				_ = o.sess.Close()
-			}
-		}()
+		// The opener may never return; a session it opened late would
+		// belong to a dead connection, freed with the client. Nothing of
+		// ours waits for it.
 		return nil, s.lostError(errors.New("connection lost while opening a session"))
 	}
 }

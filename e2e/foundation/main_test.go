@@ -3,7 +3,6 @@ package foundation
 import (
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ func TestMain(m *testing.M) {
 	}
 	// Runner processes (jobs_test.go) leave their tart run logs in TMPDIR.
 	restoreTmp := testenv.PrivateTempDir()
-	before := runtime.NumGoroutine()
+	before, _ := testenv.Goroutines()
 	code := m.Run()
 	testenv.Cleanup()
 	restoreTmp()
@@ -35,13 +34,14 @@ func TestMain(m *testing.M) {
 // returns the stacks of any that stay.
 func goroutinesLeftAbove(base int, d time.Duration) string {
 	deadline := time.Now().Add(d)
-	for runtime.NumGoroutine() > base {
+	for {
+		n, stacks := testenv.Goroutines()
+		if n <= base {
+			return ""
+		}
 		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			stacks := string(buf[:runtime.Stack(buf, true)])
 			return strings.TrimSpace(stacks)
 		}
 		time.Sleep(20 * time.Millisecond) // no event to wait on: polling the runtime
 	}
-	return ""
 }
