@@ -150,6 +150,30 @@ func TestE2E_ServiceJob(t *testing.T) {
 	}
 }
 
+// TestE2E_VMOnlyTaskLogs: a task without a command is the VM; `nomad alloc
+// logs` shows its serial console (Linux) and tart's own lines, through the
+// real logmon, up to the guest's power-off when the job stops.
+func TestE2E_VMOnlyTaskLogs(t *testing.T) {
+	a := devAgent(t)
+	hcl := strings.Replace(serviceJob("vmonly", "unused"), "        command = \"unused\"\n", "", 1)
+	if strings.Contains(hcl, "unused") {
+		t.Fatal("job template changed: the command line was not removed")
+	}
+	a.runJob(hcl)
+	al := a.waitAlloc("vmonly", 90*time.Second, "running")
+	a.waitLog(al.ID, "t", "stdout", "] Linux version ", 30*time.Second)
+	a.waitLog(al.ID, "t", "stdout", "systemd[1]: Reached target Multi-User System.\n", 30*time.Second)
+	final := stopJob(t, a, "vmonly")
+	a.waitLog(al.ID, "t", "stdout", "] reboot: Power down\n", 30*time.Second)
+	out := a.logs(al.ID, "t", "stdout")
+	if n := strings.Count(out, "Reached target Multi-User System."); n != 1 {
+		t.Fatalf("boot line %d times, want once; log:\n%s", n, out)
+	}
+	if !poll(30*time.Second, func() bool { return len(vmsOf(t, a, false)) == 0 }) {
+		t.Fatalf("VM not deleted after stop: %v (%s)", vmsOf(t, a, false), describeEvents(final))
+	}
+}
+
 // TestE2E_BatchExitCode: the guest command's exit code is the task's.
 func TestE2E_BatchExitCode(t *testing.T) {
 	a := devAgent(t)
