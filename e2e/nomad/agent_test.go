@@ -239,6 +239,7 @@ func (a *agent) destroy(keep bool) []string {
 	if keep || len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "agent dir kept for inspection: %s\n%s\n", a.dir, a.logTail(80))
 	} else {
+		unmountUnder(a.dir)
 		_ = os.RemoveAll(a.dir)
 	}
 	return leaks
