@@ -5,7 +5,7 @@ NOMAD     := $(BIN)/nomad
 GOTEST    ?= $(GO) test -race -count=1 -timeout 30m
 export NOMAD_BINARY := $(NOMAD)
 
-.PHONY: all build test unit fmt-check vet staticcheck cross nomad demo demo-gitlab clean bench
+.PHONY: all build test unit fmt-check vet staticcheck cross nomad demo demo-gitlab demo-container clean bench
 
 all: build
 
@@ -49,6 +49,9 @@ demo: build $(NOMAD)
 
 demo-gitlab: build
 	./scripts/demo-gitlab.sh
+
+demo-container: build $(NOMAD)
+	./scripts/demo-container.sh
 
 clean:
 	rm -rf $(BIN)
