@@ -94,7 +94,7 @@ func (s *Store) pull(ctx context.Context, norm string, want *Platform, o PullOpt
 		return Image{}, remoteError(norm, err)
 	}
 	p := newProgress(o.Progress, "[1/2] Fetching image")
-	jobs, t, err := plan(obj, want)
+	jobs, t, err := s.plan(obj, want)
 	if err != nil {
 		return Image{}, remoteError(norm, err)
 	}

@@ -2,8 +2,10 @@ package imagestore
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
@@ -35,12 +37,12 @@ type platformImage struct {
 // for each image its layers, config and manifest, and the index manifest
 // last, so a manifest is only present once everything it names is.
 // want == nil keeps every platform of an index.
-func plan(obj any, want *Platform) ([]blobJob, top, error) {
+func (s *Store) plan(obj any, want *Platform) ([]blobJob, top, error) {
 	switch o := obj.(type) {
 	case v1.ImageIndex:
-		return planIndex(o, want)
+		return s.planIndex(o, want)
 	case v1.Image:
-		jobs, pi, err := planImage(o)
+		jobs, pi, err := s.planImage(o)
 		if err != nil {
 			return nil, top{}, err
 		}
@@ -58,7 +60,7 @@ func plan(obj any, want *Platform) ([]blobJob, top, error) {
 	}
 }
 
-func planImage(img v1.Image) ([]blobJob, platformImage, error) {
+func (s *Store) planImage(img v1.Image) ([]blobJob, platformImage, error) {
 	var jobs []blobJob
 	layers, err := img.Layers()
 	if err != nil {
@@ -87,17 +89,22 @@ func planImage(img v1.Image) ([]blobJob, platformImage, error) {
 		}
 		jobs = append(jobs, blobJob{digest: d, size: size, open: l.Compressed})
 	}
-	rawCfg, err := img.RawConfigFile()
+	m, err := img.Manifest()
 	if err != nil {
 		return nil, platformImage{}, err
 	}
-	cfgName, err := img.ConfigName()
+	cfgName := m.Config.Digest
+	// A config already stored is read locally: re-pulling a tag then costs
+	// one manifest request and no blob download.
+	rawCfg, err := os.ReadFile(s.blobPath(cfgName))
 	if err != nil {
-		return nil, platformImage{}, err
+		if rawCfg, err = img.RawConfigFile(); err != nil {
+			return nil, platformImage{}, err
+		}
 	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return nil, platformImage{}, err
+	var cf v1.ConfigFile
+	if err := json.Unmarshal(rawCfg, &cf); err != nil {
+		return nil, platformImage{}, fmt.Errorf("config %s: %w", cfgName, err)
 	}
 	jobs = append(jobs, blobJob{digest: cfgName, size: int64(len(rawCfg)), raw: rawCfg})
 	rawMan, err := img.RawManifest()
@@ -109,10 +116,10 @@ func planImage(img v1.Image) ([]blobJob, platformImage, error) {
 		return nil, platformImage{}, err
 	}
 	jobs = append(jobs, blobJob{digest: d, size: int64(len(rawMan)), raw: rawMan})
-	return jobs, platformImage{platform: configPlatform(cf), digest: d}, nil
+	return jobs, platformImage{platform: configPlatform(&cf), digest: d}, nil
 }
 
-func planIndex(idx v1.ImageIndex, want *Platform) ([]blobJob, top, error) {
+func (s *Store) planIndex(idx v1.ImageIndex, want *Platform) ([]blobJob, top, error) {
 	im, err := idx.IndexManifest()
 	if err != nil {
 		return nil, top{}, err
@@ -142,7 +149,7 @@ func planIndex(idx v1.ImageIndex, want *Platform) ([]blobJob, top, error) {
 			if want != nil && !want.matches(p) {
 				continue
 			}
-			j, pi, err := planImage(img)
+			j, pi, err := s.planImage(img)
 			if err != nil {
 				return nil, top{}, err
 			}
@@ -157,7 +164,7 @@ func planIndex(idx v1.ImageIndex, want *Platform) ([]blobJob, top, error) {
 			if err != nil {
 				return nil, top{}, err
 			}
-			j, t, err := planIndex(child, nil)
+			j, t, err := s.planIndex(child, nil)
 			if err != nil {
 				return nil, top{}, err
 			}
@@ -239,7 +246,7 @@ func (s *Store) add(ctx context.Context, obj any, ref string, want *Platform, p 
 	if err != nil {
 		return Image{}, err
 	}
-	jobs, t, err := plan(obj, want)
+	jobs, t, err := s.plan(obj, want)
 	if err != nil {
 		return Image{}, err
 	}
