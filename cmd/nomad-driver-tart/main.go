@@ -10,7 +10,7 @@ import (
 )
 
 func main() {
-	// The same binary is the per-task supervisor (see tartdriver/supervisor).
+	// The same binary is the per-task supervisor (see package supervisor).
 	tartdriver.RunSupervisorIfRequested()
 	plugins.Serve(func(logger hclog.Logger) interface{} { return tartdriver.NewDriver(logger) })
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
-	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
 	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
 )
 
@@ -30,7 +30,7 @@ type vmBuild struct {
 	// follow is the VM's output for the log follower of a VM-only task
 	// (nil: none); follower is the started follower process.
 	follow   *followPlan
-	follower *pendingSupervisor
+	follower *supervisor.Pending
 	stateDir string
 }
 
@@ -171,7 +171,7 @@ func (b *vmBuild) awaitFollower() (bool, error) {
 	if b.follower == nil {
 		return false, nil
 	}
-	if _, err := b.follower.await(); err != nil {
+	if _, err := b.follower.Await(); err != nil {
 		return false, fmt.Errorf("starting the VM's log follower: %w", err)
 	}
 	return true, nil
@@ -296,7 +296,7 @@ func (b *vmBuild) cleanupOnFailure() {
 	if b.follower != nil {
 		// It delivers the dead VM's last lines, then ends with tart run.
 		// Awaited first: before its handshake it holds no lock to probe.
-		if _, err := b.follower.await(); err == nil {
+		if _, err := b.follower.Await(); err == nil {
 			stopSupervisor(b.stateDir)
 		}
 	}

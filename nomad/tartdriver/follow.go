@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
-	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
+	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
 )
 
@@ -52,7 +52,7 @@ func planFollow(cfg *drivers.TaskConfig, s *taskSettings, guestOS, stateDir stri
 
 // startFollower starts the supervisor in follow mode for a running VM;
 // await its handshake before reporting the task running.
-func (d *Driver) startFollower(p *followPlan, cfg *drivers.TaskConfig, stateDir string, run *tart.RunHandle) (*pendingSupervisor, error) {
+func (d *Driver) startFollower(p *followPlan, cfg *drivers.TaskConfig, stateDir string, run *tart.RunHandle) (*supervisor.Pending, error) {
 	// The console first: within one poll the guest's last words (its
 	// power-off) then come before tart's "guest has stopped" line.
 	var files []supervisor.FollowFile
@@ -104,26 +104,4 @@ func (h *taskHandle) followerDone() bool {
 		return true
 	}
 	return false
-}
-
-// stopSupervisor lets the supervisor of stateDir end on its own (its VM is
-// gone, so it will: a command supervisor loses its connection, a follower
-// sees tart run end) and kills it after a bounded wait. Destroy must not
-// leave a process behind.
-func stopSupervisor(stateDir string) {
-	deadline := time.Now().Add(5 * time.Second)
-	for supervisor.Alive(stateDir) && time.Now().Before(deadline) {
-		time.Sleep(watchInterval)
-	}
-	if pid := supervisor.PID(stateDir); pid > 0 && supervisor.Alive(stateDir) {
-		if p, err := os.FindProcess(pid); err == nil {
-			_ = p.Kill()
-		}
-		// The kernel drops the lock as the process dies; a restart of the
-		// task must find the state directory free.
-		deadline = time.Now().Add(2 * time.Second)
-		for supervisor.Alive(stateDir) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
 }

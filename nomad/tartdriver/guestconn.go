@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tartanhq/tartan/guest"
-	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
+	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
 )
 
@@ -68,7 +68,7 @@ func SupervisorConnector(ctx context.Context, s *supervisor.Spec) (guest.Transpo
 // RunSupervisorIfRequested turns the current process into a task
 // supervisor when it was started as one (see package supervisor). Call it
 // first in main and in TestMain.
-func RunSupervisorIfRequested() { supervisor.Main(SupervisorConnector) }
+func RunSupervisorIfRequested() { supervisor.Main(supervisor.Config{Connect: SupervisorConnector}) }
 
 func joinHostPort(ip string, port int) string {
 	if ip == "" {

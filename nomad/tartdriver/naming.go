@@ -1,22 +1,18 @@
 package tartdriver
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"regexp"
 	"strings"
+
+	"github.com/tartanhq/tartan/nomad/naming"
 )
 
 // vmPrefix marks the VMs this driver creates; the garbage collector only
 // ever looks at names with this prefix (GitLab jobs use their own).
 const vmPrefix = "nomad-"
 
-const maxTaskPart = 40
-
-var (
-	unsafeNameChars = regexp.MustCompile(`[^a-z0-9-]+`)
-	allocIDRE       = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
-)
+// maxTaskPart is the task part's length limit: 40 characters of the name
+// plus a 9-character hash when the name had to be changed.
+const maxTaskPart = 49
 
 // vmName derives the VM's name from the allocation ID and the task name:
 // valid for tart (no '/'), unique per task of an allocation, stable across
@@ -24,18 +20,7 @@ var (
 // collection. The task ID is never used: it changes on every start and
 // contains '/'.
 func vmName(allocID, task string) string {
-	t := strings.Trim(unsafeNameChars.ReplaceAllString(strings.ToLower(task), "-"), "-")
-	if t == "" || t != task || len(t) > maxTaskPart {
-		// Keep the name unique when sanitising or truncating merged two
-		// task names: append a short hash of the real one.
-		sum := sha256.Sum256([]byte(task))
-		if len(t) > maxTaskPart {
-			t = t[:maxTaskPart]
-		}
-		t = strings.Trim(t, "-") + "-" + hex.EncodeToString(sum[:4])
-		t = strings.TrimPrefix(t, "-")
-	}
-	return vmPrefix + allocID + "-" + t
+	return vmPrefix + allocID + "-" + naming.Part(task, maxTaskPart)
 }
 
 // allocIDFromVMName returns the allocation a driver-made VM belongs to.
@@ -45,5 +30,5 @@ func allocIDFromVMName(name string) (string, bool) {
 		return "", false
 	}
 	id := rest[:36]
-	return id, allocIDRE.MatchString(id)
+	return id, naming.IsAllocID(id)
 }

@@ -12,8 +12,8 @@ import (
 
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
-	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
 	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
 )
 

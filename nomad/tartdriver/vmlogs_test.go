@@ -13,7 +13,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/shoenig/test/must"
-	"github.com/tartanhq/tartan/nomad/tartdriver/supervisor"
+	"github.com/tartanhq/tartan/supervisor"
 )
 
 // Lines a VM-only task's stdout shows: the guest's console (tart-sim's

@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// Arg is the first argument that turns the plugin binary into a supervisor.
+// Arg is the default first argument that turns a plugin binary into a
+// supervisor (the Tart driver's). Another plugin picks its own with
+// Config.Arg and LaunchOptions.Arg, so `ps` tells the supervisors apart.
 const Arg = "tart-supervisor"
 
 // Files inside the state directory.
@@ -46,6 +48,10 @@ type Spec struct {
 	// Follow, when set, makes this the log follower of a VM-only task:
 	// no guest connection, no command (see Follow).
 	Follow *Follow
+
+	// Local, when set, runs a host command instead of a guest command
+	// (see Local); the guest fields above are then unused.
+	Local *Local
 }
 
 // Exit is the outcome written to exit.json.
@@ -54,6 +60,9 @@ type Exit struct {
 	Signal   string    `json:"signal,omitempty"` // "TERM"... when killed by a signal
 	Err      string    `json:"err,omitempty"`    // the command's outcome is unknown (follow mode: output was lost)
 	Finished time.Time `json:"finished"`
+	// StderrTail is the end of a local command's stderr (at most
+	// stderrTailMax bytes): a driver reads a CLI's own error message there.
+	StderrTail string `json:"stderr_tail,omitempty"`
 }
 
 // ErrNoExit: the supervisor has not written an outcome (yet).

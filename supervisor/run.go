@@ -25,18 +25,41 @@ type Connector func(ctx context.Context, s *Spec) (guest.Transport, error)
 // fifoWait bounds the wait for Nomad's logmon to open the FIFOs.
 const fifoWait = time.Minute
 
+// Config is what a plugin binary gives its supervisor.
+type Config struct {
+	// Arg is the first argument that selects the supervisor ("" = Arg).
+	Arg string
+	// Connect opens the guest for guest commands (the Tart driver).
+	Connect Connector
+	// Signal delivers signals to a local command's workload; nil signals
+	// the local process itself (see Local).
+	Signal Signaler
+}
+
 // Main is the supervisor's entry point: call it first thing in main (and in
 // TestMain of packages whose tests start tasks). When os.Args names the
 // supervisor it runs it and exits; otherwise it returns at once.
-func Main(connect Connector) {
-	if len(os.Args) < 2 || os.Args[1] != Arg {
+func Main(cfg Config) {
+	if cfg.Arg == "" {
+		cfg.Arg = Arg
+	}
+	if len(os.Args) < 2 || os.Args[1] != cfg.Arg {
 		return
 	}
-	os.Exit(run(os.Stdin, os.Stdout, connect))
+	os.Exit(runWith(os.Stdin, os.Stdout, cfg))
 }
 
+// run is runWith for a guest-command supervisor (the tests' shorthand).
 func run(stdin io.Reader, stdout *os.File, connect Connector) int {
-	logger := log.New(os.Stderr, "tart-supervisor: ", log.LstdFlags|log.Lmicroseconds)
+	return runWith(stdin, stdout, Config{Connect: connect})
+}
+
+func runWith(stdin io.Reader, stdout *os.File, cfg Config) int {
+	name := cfg.Arg
+	if name == "" {
+		name = Arg
+	}
+	logger := log.New(os.Stderr, name+": ", log.LstdFlags|log.Lmicroseconds)
 	var spec Spec
 	if err := json.NewDecoder(stdin).Decode(&spec); err != nil {
 		logger.Printf("reading spec: %v", err)
@@ -69,11 +92,14 @@ func run(stdin io.Reader, stdout *os.File, connect Connector) int {
 
 	var exit Exit
 	what := "command"
-	if spec.Follow != nil {
+	switch {
+	case spec.Follow != nil:
 		// Nothing to forward signals to: the VM takes them from the plugin.
 		exit, what = follow(&spec, logger), "log follower (VM ended)"
-	} else {
-		exit = supervise(&spec, connect, sigs, osSigs, logger)
+	case spec.Local != nil:
+		exit, what = superviseLocal(&spec, cfg.Signal, sigs, osSigs, logger), "local command"
+	default:
+		exit = supervise(&spec, cfg.Connect, sigs, osSigs, logger)
 	}
 	exit.Finished = time.Now().UTC()
 	if err := writeExit(spec.StateDir, exit); err != nil {
@@ -107,7 +133,18 @@ func supervise(spec *Spec, connect Connector, sigFIFO *os.File, osSigs <-chan os
 	defer tr.Close()
 
 	forward := make(chan os.Signal, 8)
-	go readSignals(sigFIFO, forward, logger)
+	names := make(chan string, 8)
+	go readSignals(sigFIFO, names)
+	go func() {
+		for name := range names {
+			sig, ok := signalByName[name]
+			if !ok {
+				logger.Printf("ignoring unknown signal %q", name)
+				continue
+			}
+			forward <- sig
+		}
+	}()
 	go func() {
 		for s := range osSigs {
 			forward <- s
@@ -127,17 +164,13 @@ func supervise(spec *Spec, connect Connector, sigFIFO *os.File, osSigs <-chan os
 	return Exit{ExitCode: res.ExitCode, Signal: res.Signal}
 }
 
-// readSignals turns lines of the signals FIFO ("TERM") into signals.
-func readSignals(f *os.File, out chan<- os.Signal, logger *log.Logger) {
+// readSignals passes on the lines of the signals FIFO ("TERM").
+func readSignals(f *os.File, out chan<- string) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		name := strings.TrimSpace(sc.Text())
-		sig, ok := signalByName[name]
-		if !ok {
-			logger.Printf("ignoring unknown signal %q", name)
-			continue
+		if name := strings.TrimSpace(sc.Text()); name != "" {
+			out <- name
 		}
-		out <- sig
 	}
 }
 
