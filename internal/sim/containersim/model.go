@@ -161,6 +161,9 @@ const (
 	stateBooting  = "booting" // internal: reported as stopped
 )
 
+// sshSockInContainer is where --ssh binds the host's SSH agent socket.
+const sshSockInContainer = "/run/host-services/ssh-auth.sock"
+
 // Default network (vmnet's default NAT subnet).
 const (
 	defaultNetwork = "default"

@@ -76,7 +76,7 @@ func (e *env) containerMounts(c *container) ([]specs.Mount, error) {
 		}
 	}
 	if c.Opts.SSHAuthSock != "" && fileExists(c.Opts.SSHAuthSock) {
-		out = append(out, specs.Mount{Destination: "/run/host-services/ssh-auth.sock", Type: "bind",
+		out = append(out, specs.Mount{Destination: sshSockInContainer, Type: "bind",
 			Source: c.Opts.SSHAuthSock, Options: []string{"bind", "rprivate"}})
 	}
 	return out, nil

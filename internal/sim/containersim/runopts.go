@@ -574,6 +574,9 @@ func (e *env) applyImage(r *runRequest, p *parsed, img imagestore.Image, ic imag
 	if cfg.InitProcess.Terminal {
 		cfg.InitProcess.Environment = mergeEnv(cfg.InitProcess.Environment, []string{"TERM=xterm"})
 	}
+	if cfg.SSH {
+		cfg.InitProcess.Environment = mergeEnv(cfg.InitProcess.Environment, []string{"SSH_AUTH_SOCK=" + sshSockInContainer})
+	}
 	cfg.InitProcess.WorkingDirectory = p.str("workdir", ic.WorkingDir)
 	if cfg.InitProcess.WorkingDirectory == "" {
 		cfg.InitProcess.WorkingDirectory = "/"
