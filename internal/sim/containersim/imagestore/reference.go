@@ -2,6 +2,7 @@ package imagestore
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -38,6 +39,12 @@ func NormalizeReference(ref string) (string, error) {
 	tag := ""
 	if i := strings.LastIndex(path, ":"); i >= 0 {
 		path, tag = path[:i], path[i+1:]
+		if tag == "" {
+			return "", fmt.Errorf("%w: %q has an empty tag", ErrInvalidReference, ref)
+		}
+	}
+	if path == "" || slices.Contains(strings.Split(path, "/"), "") {
+		return "", fmt.Errorf("%w: %q has an empty path component", ErrInvalidReference, ref)
 	}
 	if (registry == "docker.io" || registry == "registry-1.docker.io") && !strings.Contains(path, "/") {
 		path = "library/" + path

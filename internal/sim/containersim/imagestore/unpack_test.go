@@ -263,3 +263,39 @@ func TestApplyLayersRefusesEscapes(t *testing.T) {
 	must.NoError(t, err)
 	must.EqOp(t, "y", string(b))
 }
+
+// Containers starting together race to build the cache; each gets a
+// complete rootfs and exactly one cache remains.
+func TestConcurrentUnpackBuildsOneCache(t *testing.T) {
+	root := t.TempDir()
+	s, err := Open(root)
+	must.NoError(t, err)
+	img, err := ociimages.SeedImage()
+	must.NoError(t, err)
+	_, err = s.Add(img, "seed")
+	must.NoError(t, err)
+	const n = 4
+	errs := make(chan error, n)
+	dirs := make([]string, n)
+	for i := range n {
+		dirs[i] = filepath.Join(t.TempDir(), "rootfs")
+		go func() {
+			other, err := Open(root) // one Store per "process"
+			if err != nil {
+				errs <- err
+				return
+			}
+			_, err = other.Unpack("seed", "", dirs[i])
+			errs <- err
+		}()
+	}
+	for range n {
+		must.NoError(t, <-errs)
+	}
+	for _, d := range dirs {
+		_, err := os.Stat(filepath.Join(d, "bin/busybox"))
+		must.NoError(t, err)
+	}
+	must.Len(t, 1, storeFiles(t, s, "rootfs"))
+	must.SliceEmpty(t, storeFiles(t, s, "tmp"))
+}
