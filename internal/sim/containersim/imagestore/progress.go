@@ -31,7 +31,7 @@ func newProgress(emit func(string), step string) *progress {
 	return &progress{emit: emit, step: step, start: time.Now(), now: time.Now}
 }
 
-func (p *progress) plan(jobs []blobJob, _ *Store) {
+func (p *progress) plan(jobs []blobJob) {
 	if p == nil {
 		return
 	}

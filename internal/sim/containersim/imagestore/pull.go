@@ -98,7 +98,7 @@ func (s *Store) pull(ctx context.Context, norm string, want *Platform, o PullOpt
 	if err != nil {
 		return Image{}, remoteError(norm, err)
 	}
-	p.plan(jobs, s)
+	p.plan(jobs)
 	if err := s.copyBlobs(ctx, jobs, p); err != nil {
 		return Image{}, remoteError(norm, err)
 	}

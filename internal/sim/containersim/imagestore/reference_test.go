@@ -138,7 +138,7 @@ func TestProgressLineFormat(t *testing.T) {
 	now := start
 	p := newProgress(func(l string) { lines = append(lines, l) }, "[1/2] Fetching image")
 	p.start, p.now = start, func() time.Time { return now }
-	p.plan([]blobJob{{size: 12_300_000}, {size: 14_700_000}, {size: 1}, {size: 1}, {size: 1}, {size: 1}, {size: 1}}, nil)
+	p.plan([]blobJob{{size: 12_300_000}, {size: 14_700_000}, {size: 1}, {size: 1}, {size: 1}, {size: 1}, {size: 1}})
 	now = start.Add(2 * time.Second)
 	p.add(12_300_000)
 	p.blobDone()

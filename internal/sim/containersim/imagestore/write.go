@@ -246,11 +246,16 @@ func (s *Store) add(ctx context.Context, obj any, ref string, want *Platform, p 
 	if err != nil {
 		return Image{}, err
 	}
+	release, err := s.useContent()
+	if err != nil {
+		return Image{}, err
+	}
+	defer release()
 	jobs, t, err := s.plan(obj, want)
 	if err != nil {
 		return Image{}, err
 	}
-	p.plan(jobs, s)
+	p.plan(jobs)
 	if err := s.copyBlobs(ctx, jobs, p); err != nil {
 		return Image{}, err
 	}
