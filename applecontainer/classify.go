@@ -21,6 +21,8 @@ func r(kind error, pattern string) rule {
 var classifyRules = []rule{
 	// The apiserver is down: every command says so, possibly inside a cause.
 	r(ErrAPIServerDown, `XPC connection error|Ensure container system service has been started`),
+	// Not "not found" of a container: the system has no kernel yet.
+	r(ErrNoKernel, `default kernel not found`),
 	// Registry problems (pull, or run/create fetching a missing image).
 	r(ErrAuth, `(?i)\bunauthori[sz]ed\b|authentication required|invalid credentials|\b(?:status|code|HTTP)(?: code)?:? ?40[13]\b|\b40[13] (?:Unauthorized|Forbidden)\b|access (?:to the (?:requested )?resource is )?denied|denied: requested access`),
 	r(ErrImageNotFound, `(?i)image not found|manifest unknown|name unknown|failed to delete one or more images|\b(?:status|code|HTTP)(?: code)?:? ?404\b`),

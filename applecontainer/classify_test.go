@@ -56,6 +56,7 @@ func TestClassifyCatalogue(t *testing.T) {
 		{"pull manifest unknown", 1, "Error: notFound: \"manifest unknown\"\n", ErrImageNotFound, ""},
 		{"pull 404", 1, "Error: failed to fetch: status code 404\n", ErrImageNotFound, ""},
 		{"progress dropped", 1, "[1/6] Fetching image 45% (3 of 7 blobs) [2s]\n\x1b[2K\rError: container with id a1 already exists\n", ErrAlreadyExists, "container with id a1 already exists"},
+		{"no kernel", 1, `Error: notFound: "default kernel not found at /k/default.kernel-arm64" (cause: "run container system kernel set --recommended")`, ErrNoKernel, ""},
 		{"unknown text", 1, "Error: something odd\n", ErrFailed, "something odd"},
 		{"unknown text 64", 64, "Error: odd\nUsage: container x\n", ErrUsage, "odd"},
 		{"empty", 1, "", ErrFailed, ""},

@@ -25,6 +25,7 @@ var (
 	ErrNotRunning     error = &kindError{msg: "container is not running"}
 	ErrRunning        error = &kindError{msg: "container is running"} // delete without force, attach to a running container
 	ErrAPIServerDown  error = &kindError{msg: "container API server is not running (run `container system start`)"}
+	ErrNoKernel       error = &kindError{msg: "no default kernel installed (run `container system kernel set --recommended` or `container system start --enable-kernel-install`)"}
 	ErrUsage          error = &kindError{msg: "invalid usage of the container CLI"} // exit 64
 	ErrUnsupported    error = &kindError{msg: "not supported by this container CLI or host"}
 	ErrInvalidInput   error = &kindError{msg: "invalid input"}
@@ -64,8 +65,11 @@ func (e *Error) Error() string {
 	if e.ExitCode >= 0 {
 		fmt.Fprintf(&b, " (exit %d)", e.ExitCode)
 	}
-	if e.Kind == ErrAPIServerDown {
+	switch e.Kind {
+	case ErrAPIServerDown:
 		b.WriteString("; the container API server is not running: run `container system start`")
+	case ErrNoKernel:
+		b.WriteString("; no default kernel is installed: run `container system kernel set --recommended`")
 	}
 	return b.String()
 }

@@ -8,6 +8,7 @@ const (
 	FeatureSystemStatus        Feature = "system status"
 	FeatureSystemStatusFormat  Feature = "system status --format"
 	FeatureSystemVersion       Feature = "system version"
+	FeatureSystemStartTimeout  Feature = "system start --timeout"
 	FeatureNetwork             Feature = "run --network"
 	FeatureNetworkNone         Feature = "run --network none"
 	FeatureNetworkMAC          Feature = "run --network ...,mac="
@@ -36,6 +37,7 @@ var featureSince = map[Feature]Version{
 	FeatureSystemStatus:        mustVersion("0.2.0"),
 	FeatureSystemStatusFormat:  mustVersion("0.10.0"),
 	FeatureSystemVersion:       mustVersion("0.8.0"),
+	FeatureSystemStartTimeout:  mustVersion("0.10.0"),
 	FeatureNetwork:             mustVersion("0.2.0"),
 	FeatureNetworkNone:         mustVersion("0.6.0"),
 	FeatureNetworkMAC:          mustVersion("0.7.0"),

@@ -1,0 +1,78 @@
+package applecontainer
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tartanhq/tartan/internal/testenv"
+)
+
+func TestMain(m *testing.M) {
+	restore := testenv.PrivateTempDir()
+	baseline, _ := testenv.Goroutines()
+	code := m.Run()
+	// Leak checks: no container-sim process started by these tests may
+	// survive, no goroutine (version probes, waiters) may be left, and no
+	// pull temp dir may stay behind.
+	if left := leftoverSimProcesses(); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "leaked container-sim processes: %v\n", left)
+		for _, p := range left {
+			_ = syscall.Kill(p, syscall.SIGKILL)
+		}
+		code = max(code, 1)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	n, stacks := testenv.Goroutines()
+	for n > baseline && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+		n, stacks = testenv.Goroutines()
+	}
+	if n > baseline {
+		fmt.Fprintf(os.Stderr, "leaked goroutines: %d > %d\n%s\n", n, baseline, stacks)
+		code = max(code, 1)
+	}
+	if left, _ := filepath.Glob(filepath.Join(os.TempDir(), "applecontainer-pull-*")); len(left) > 0 {
+		fmt.Fprintf(os.Stderr, "leaked pull temp dirs: %v\n", left)
+		code = max(code, 1)
+	}
+	testenv.Cleanup()
+	restore()
+	os.Exit(code)
+}
+
+// simPath is the container-sim binary these tests built ("" if none).
+var simPath string
+
+// leftoverSimProcesses lists live processes running the built container-sim
+// (Linux /proc; empty elsewhere).
+func leftoverSimProcesses() []int {
+	if simPath == "" {
+		return nil
+	}
+	entries, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil || strings.TrimSuffix(exe, " (deleted)") != simPath {
+			continue
+		}
+		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
+			s := string(stat)
+			if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'Z' {
+				continue
+			}
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
