@@ -20,7 +20,10 @@ type Image struct {
 	MediaType types.MediaType // of that index or manifest
 	Size      int64           // size of that index or manifest blob
 	FullSize  int64           // Size + every locally present variant's Size
-	Created   time.Time       // when the reference was stored (pull/load/add)
+	// Created is the earliest variant's config "created" (what 1.x prints
+	// as creationDate), the Unix epoch when no config records one.
+	Created time.Time
+	Stored  time.Time // when the reference was (last re)written by pull/load/add
 	Variants  []Variant       // platforms present locally, sorted by platform
 }
 
@@ -115,7 +118,7 @@ func (s *Store) readBlob(digest string) ([]byte, error) {
 }
 
 func (s *Store) describe(ref string, rec refRecord) (Image, error) {
-	img := Image{Reference: ref, Digest: rec.Digest, MediaType: rec.MediaType, Size: rec.Size, Created: rec.Created}
+	img := Image{Reference: ref, Digest: rec.Digest, MediaType: rec.MediaType, Size: rec.Size, Stored: rec.Created}
 	raw, err := s.readBlob(rec.Digest)
 	if err != nil {
 		return Image{}, fmt.Errorf("imagestore: %s: top blob %s: %w", ref, rec.Digest, err)
@@ -134,8 +137,13 @@ func (s *Store) describe(ref string, rec refRecord) (Image, error) {
 		img.Variants = []Variant{v}
 	}
 	img.FullSize = img.Size
+	img.Created = time.Unix(0, 0).UTC()
+	first := true
 	for _, v := range img.Variants {
 		img.FullSize += v.Size
+		if c := v.Config.Created.Time; !c.IsZero() && (first || c.Before(img.Created)) {
+			img.Created, first = c.UTC(), false
+		}
 	}
 	slices.SortFunc(img.Variants, func(a, b Variant) int {
 		if c := bytes.Compare([]byte(a.Platform.String()), []byte(b.Platform.String())); c != 0 {

@@ -153,10 +153,10 @@ func TestDeleteCollectsUnsharedContent(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, []string{"a"}, cfg.Cmd)
 
-	// Re-adding the same content under a new name keeps the first creation date.
+	// Re-adding the same content keeps the first stored date.
 	img1, err := s.Add(a, "a")
 	must.NoError(t, err)
 	img2, err := s.Add(a, "a")
 	must.NoError(t, err)
-	must.True(t, img1.Created.Equal(img2.Created))
+	must.True(t, img1.Stored.Equal(img2.Stored))
 }
