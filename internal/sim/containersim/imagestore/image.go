@@ -22,9 +22,9 @@ type Image struct {
 	FullSize  int64           // Size + every locally present variant's Size
 	// Created is the earliest variant's config "created" (what 1.x prints
 	// as creationDate), the Unix epoch when no config records one.
-	Created time.Time
-	Stored  time.Time // when the reference was (last re)written by pull/load/add
-	Variants  []Variant       // platforms present locally, sorted by platform
+	Created  time.Time
+	Stored   time.Time // when the reference was (last re)written by pull/load/add
+	Variants []Variant // platforms present locally, sorted by platform
 }
 
 // Variant is one platform's image manifest.
