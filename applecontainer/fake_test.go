@@ -174,3 +174,40 @@ echo 'Ensure container system service has been started with `+"`container system
 	must.ErrorIs(t, err, ErrAPIServerDown)
 	must.StrContains(t, err.Error(), "run `container system start`")
 }
+
+// TestPullWithCredentialsKeepsSecretsOffTheCLI: the CLI children of a
+// keychain-free pull (image load, image inspect) never see the password in
+// argv or environment, the archive they get is a valid OCI layout, and the
+// temp file is gone afterwards.
+func TestPullWithCredentialsKeepsSecretsOffTheCLI(t *testing.T) {
+	host := authRegistry(t)
+	ref := host + "/private/app:1"
+	pushIndex(t, ref)
+	c, dir := fakeCLI(t, "1.2.2", `env >> "$(dirname "$0")/env"
+case "$1 $2" in
+"image load") cp "$4" "$(dirname "$0")/loaded.tar"; test -f "$(dirname "$0")/fail-load" && { echo "Error: load failed" >&2; exit 1; }; exit 0;;
+"image inspect") echo '[{"id":"ab","configuration":{"name":"'"$3"'"}}]';;
+esac`)
+	ctx := ctxT(t, time.Minute)
+	must.NoError(t, c.PullWithCredentials(ctx, ref, &Credentials{Username: testUser, Password: testPass}, PullOptions{}))
+	got := strings.Join(calls(t, dir), "\n")
+	must.StrContains(t, got, "image load --input ")
+	must.StrContains(t, got, "image inspect "+ref)
+	must.StrNotContains(t, got, testPass)
+	env, err := os.ReadFile(filepath.Join(dir, "env"))
+	must.NoError(t, err)
+	must.StrNotContains(t, string(env), testPass)
+	must.StrNotContains(t, string(env), testUser)
+	layoutDir := readArchive(t, filepath.Join(dir, "loaded.tar"))
+	must.FileExists(t, filepath.Join(layoutDir, "index.json"))
+	left, _ := filepath.Glob(filepath.Join(os.TempDir(), "applecontainer-pull-*"))
+	must.SliceEmpty(t, left)
+
+	// A failing load leaves no temp file either.
+	must.NoError(t, os.WriteFile(filepath.Join(dir, "fail-load"), nil, 0o644))
+	err = c.PullWithCredentials(ctx, ref, &Credentials{Username: testUser, Password: testPass}, PullOptions{})
+	must.ErrorIs(t, err, ErrFailed)
+	must.StrContains(t, err.Error(), "load failed")
+	left, _ = filepath.Glob(filepath.Join(os.TempDir(), "applecontainer-pull-*"))
+	must.SliceEmpty(t, left)
+}
