@@ -6,9 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"runtime"
-	"strconv"
 	"time"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
@@ -126,30 +124,16 @@ func freeBytes(path string) (uint64, error) {
 	}
 }
 
-const (
-	internetSharingPlist = "/Library/Preferences/SystemConfiguration/com.apple.InternetSharing.default.plist"
-	defaultLeaseSecs     = 86400
-)
-
-var leaseRE = regexp.MustCompile(`DHCPLeaseTimeSecs"?\s*=\s*(\d+)`)
+const internetSharingPlist = tart.InternetSharingPlist
 
 // leaseSeconds reads DHCPLeaseTimeSecs from `defaults read ... bootpd`
 // output; absent means macOS's one-day default.
 func leaseSeconds(defaultsOutput string) int {
-	if m := leaseRE.FindStringSubmatch(defaultsOutput); m != nil {
-		if n, err := strconv.Atoi(m[1]); err == nil {
-			return n
-		}
-	}
-	return defaultLeaseSecs
+	return tart.DHCPLeaseSeconds([]byte(defaultsOutput))
 }
 
-func leaseWarning(secs int) string {
-	if secs < defaultLeaseSecs {
-		return ""
-	}
-	return fmt.Sprintf("vmnet DHCP leases last %d s: a host running many short-lived VMs exhausts 192.168.64.0/24 (~253 VMs/day). Fix: sudo defaults write %s bootpd -dict DHCPLeaseTimeSecs -int 600", secs, internetSharingPlist)
-}
+// leaseWarning applies the one lease rule shared with the GitLab executor.
+func leaseWarning(secs int) string { return tart.DHCPLeaseWarning(secs, internetSharingPlist) }
 
 func dhcpLeaseWarning(ctx context.Context) string {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
