@@ -38,6 +38,7 @@ func (s *Store) Unpack(ref, platform, dir string) (ImageConfig, error) {
 		return ImageConfig{}, err
 	}
 	if err := copyTree(cache, dir); err != nil {
+		_ = os.RemoveAll(dir) // no half rootfs for the caller to run
 		return ImageConfig{}, fmt.Errorf("unpack %s into %s: %w", img.Reference, dir, err)
 	}
 	return configOf(v), nil
