@@ -76,6 +76,9 @@ type Driver struct {
 	// selfExe is the binary re-executed as the per-task supervisor ("" =
 	// os.Executable()).
 	selfExe string
+	// clientEnv is added to the CLI's environment (tests: the simulator's
+	// CONTAINER_APP_ROOT); an agent's plugin inherits the agent's instead.
+	clientEnv []string
 }
 
 // NewDriver returns the plugin; main passes it to plugins.Serve.
@@ -132,7 +135,7 @@ func (d *Driver) SetConfig(cfg *base.Config) error {
 	if err := validatePluginConfig(pc); err != nil {
 		return err
 	}
-	client, err := applecontainer.New(applecontainer.Options{Binary: pc.ContainerPath})
+	client, err := applecontainer.New(applecontainer.Options{Binary: pc.ContainerPath, Env: d.clientEnv})
 	if err != nil {
 		// Not fatal: the fingerprint reports the driver undetected with the
 		// reason, so the agent still starts and the operator sees why.

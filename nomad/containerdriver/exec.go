@@ -8,11 +8,13 @@ import (
 	"io"
 	"os/exec"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/creack/pty"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/tartanhq/tartan/applecontainer"
+	"golang.org/x/term"
 )
 
 // execClient returns the CLI for an exec into a running task.
@@ -110,18 +112,37 @@ func execPipes(cmd *exec.Cmd, opts *drivers.ExecOptions) (*drivers.ExitResult, e
 }
 
 // execTTY runs cmd on a pseudo-terminal sized and resized as the caller's.
+// Our side of the terminal is raw: the container's own terminal echoes and
+// translates, as Nomad's client terminal expects, and twice would show
+// every typed line twice.
 func execTTY(cmd *exec.Cmd, opts *drivers.ExecOptions) (*drivers.ExitResult, error) {
-	// The pty makes the CLI a session leader; the context kill then signals
-	// its pid only.
-	cmd.SysProcAttr = nil
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Cols: 80, Rows: 24})
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		return nil, fmt.Errorf("opening a pty for container exec: %w", err)
+	}
+	defer ptmx.Close()
+	if _, err := term.MakeRaw(int(tty.Fd())); err != nil {
+		tty.Close()
+		return nil, fmt.Errorf("making the exec pty raw: %w", err)
+	}
+	_ = pty.Setsize(ptmx, &pty.Winsize{Cols: 80, Rows: 24})
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	// The CLI leads a new session with the pty as its terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	err = cmd.Start()
+	tty.Close()
 	if err != nil {
 		return nil, fmt.Errorf("starting container exec on a pty: %w", err)
 	}
-	defer ptmx.Close()
 	done := make(chan struct{})
-	defer close(done)
+	var resizer sync.WaitGroup
+	resizer.Add(1)
+	defer func() {
+		close(done)
+		resizer.Wait() // before ptmx closes
+	}()
 	go func() {
+		defer resizer.Done()
 		for {
 			select {
 			case s, ok := <-opts.ResizeCh:

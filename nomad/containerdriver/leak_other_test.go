@@ -1,0 +1,5 @@
+//go:build !linux
+
+package containerdriver
+
+func leakedProcesses() []string { return nil }
