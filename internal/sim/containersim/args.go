@@ -224,7 +224,7 @@ func (c *command) parse(argv []string) (*parsed, error) {
 				continue
 			}
 			if !hasVal {
-				if i+1 >= len(argv) {
+				if i+1 >= len(argv) || looksLikeOption(argv[i+1]) {
 					return nil, c.usageErr(fmt.Sprintf("Missing value for '%s'", o.spelling()))
 				}
 				i++
@@ -247,7 +247,7 @@ func (c *command) parse(argv []string) (*parsed, error) {
 				if j != len(a)-1 {
 					return nil, c.usageErr(fmt.Sprintf("Unknown option '-%s'", a[j+1:]))
 				}
-				if i+1 >= len(argv) {
+				if i+1 >= len(argv) || looksLikeOption(argv[i+1]) {
 					return nil, c.usageErr(fmt.Sprintf("Missing value for '-%c <%s>'", o.Short, o.Value))
 				}
 				i++
@@ -306,6 +306,12 @@ func enumList(vals []string) string {
 	default:
 		return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
 	}
+}
+
+// looksLikeOption: ArgumentParser does not take "-x"/"--x" as an option's
+// value (negative numbers excepted).
+func looksLikeOption(s string) bool {
+	return len(s) > 1 && s[0] == '-' && !isNumber(s)
 }
 
 func isNumber(s string) bool {

@@ -52,6 +52,7 @@ type runtimeProc struct {
 	proxy   *portProxy
 	initPID int
 
+	statusMu sync.Mutex
 	mu       sync.Mutex
 	clients  []*rtClient
 	waiters  []*frameConn
@@ -144,8 +145,16 @@ func (r *runtimeProc) failFirstClient(msg string) {
 }
 
 func (r *runtimeProc) setStatus(st runtimeStatus) {
-	r.c.Status = st
-	_ = writeJSONAtomic(filepath.Join(r.c.Bundle, "state.json"), st)
+	r.updateStatus(func(s *runtimeStatus) { *s = st })
+}
+
+// updateStatus changes state.json under statusMu (control requests and the
+// main flow both write it).
+func (r *runtimeProc) updateStatus(fn func(*runtimeStatus)) {
+	r.statusMu.Lock()
+	defer r.statusMu.Unlock()
+	fn(&r.c.Status)
+	_ = writeJSONAtomic(filepath.Join(r.c.Bundle, "state.json"), r.c.Status)
 }
 
 // addClient registers a connection that receives output frames; the first
@@ -318,9 +327,7 @@ func (r *runtimeProc) stop(sig int, timeout time.Duration) {
 		return
 	}
 	if !already {
-		st := r.c.Status
-		st.State = stateStopping
-		r.setStatus(st)
+		r.updateStatus(func(s *runtimeStatus) { s.State = stateStopping })
 	}
 	_ = r.signal(sig)
 	if sig == int(unix.SIGKILL) {
@@ -460,6 +467,9 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 	if err != nil {
 		return nil, r.startFailure(err)
 	}
+	// Record "running" before anyone hears "started": a CLI that returns on
+	// that frame must see the container running.
+	r.setStatus(runtimeStatus{State: stateRunning, StartedDate: time.Now().UTC(), RuntimePID: os.Getpid(), InitPID: pid})
 	r.mu.Lock()
 	r.initPID = pid
 	r.started = true
@@ -476,7 +486,6 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 	default:
 	}
 	r.mu.Unlock()
-	r.setStatus(runtimeStatus{State: stateRunning, StartedDate: time.Now().UTC(), RuntimePID: os.Getpid(), InitPID: pid})
 	r.appendBootLog(fmt.Sprintf("container process started (pid %d)", pid))
 	if aborted {
 		_ = r.signal(int(unix.SIGKILL))
@@ -523,16 +532,24 @@ func waitPIDFile(path string, done chan error) (int, error) {
 	deadline := time.After(2 * time.Minute)
 	tick := time.NewTicker(2 * time.Millisecond)
 	defer tick.Stop()
-	for {
+	read := func() int {
 		if b, err := os.ReadFile(path); err == nil && len(bytes.TrimSpace(b)) > 0 {
-			pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-			if err == nil && pid > 0 {
-				return pid, nil
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
+				return pid
 			}
+		}
+		return 0
+	}
+	for {
+		if pid := read(); pid > 0 {
+			return pid, nil
 		}
 		select {
 		case err := <-done:
 			done <- err // wait() reads it again
+			if pid := read(); pid > 0 {
+				return pid, nil // started and already exited
+			}
 			if err == nil {
 				return 0, errors.New("process exited before it started")
 			}
@@ -619,9 +636,7 @@ func (r *runtimeProc) finish(code int, bootErr error) {
 	} else {
 		r.appendBootLog(fmt.Sprintf("container process exited (status %d); virtual machine stopped", code))
 	}
-	st := r.c.Status
-	st.State, st.InitPID, st.RuntimePID = stateStopped, 0, 0
-	r.setStatus(st)
+	r.updateStatus(func(s *runtimeStatus) { s.State, s.InitPID, s.RuntimePID = stateStopped, 0, 0 })
 	if c.Opts.AutoRemove {
 		if unlock, err := e.globalLock(); err == nil {
 			r.lock.Close()
