@@ -50,9 +50,35 @@ var dockerOnlyFlags = map[string]string{
 	"--health-interval": "health checks are the scheduler's job",
 }
 
-// checkExtraFlags validates RunOptions.ExtraFlags: every word starting with
-// '-' must be a flag of Apple's CLI. Values are the words in between.
-func checkExtraFlags(words []string) ([]string, error) {
+// shortAliases map the CLI's other spellings to the table's flag.
+var shortAliases = map[string]string{
+	"-e": "--env", "-u": "--user", "-i": "--interactive", "-t": "--tty", "-w": "--workdir", "--cwd": "--workdir",
+	"-c": "--cpus", "-m": "--memory", "-a": "--arch", "--remove": "--rm", "-l": "--label", "-v": "--volume",
+	"-p": "--publish", "-k": "--kernel",
+}
+
+// extraOnly are the run flags RunOptions has no field for, with the
+// release that added them (they are only reachable through ExtraFlags).
+var extraOnly = map[string]Version{
+	"--cidfile":                  mustVersion("0.1.0"),
+	"--debug":                    mustVersion("0.1.0"),
+	"--scheme":                   mustVersion("0.1.0"),
+	"--publish-socket":           mustVersion("0.2.0"),
+	"--max-concurrent-downloads": mustVersion("0.7.1"),
+	"--runtime":                  mustVersion("0.10.0"),
+	"--read-only-path":           mustVersion("1.2.1"),
+	"--masked-path":              mustVersion("1.2.1"),
+}
+
+// checkExtraFlags validates RunOptions.ExtraFlags for CLI version v (zero =
+// newest): every word starting with '-' must be a run flag of Apple's CLI
+// that RunOptions has no field for (fields are validated and gated; a
+// passthrough would skip that). Values are the words in between.
+func checkExtraFlags(words []string, v Version) ([]string, error) {
+	fieldOf := map[string]string{}
+	for _, f := range runFlags {
+		fieldOf[f.flag] = f.field
+	}
 	for _, w := range words {
 		if !strings.HasPrefix(w, "-") || w == "-" {
 			continue
@@ -64,8 +90,19 @@ func checkExtraFlags(words []string) ([]string, error) {
 		if strings.HasPrefix(name, "--health-") {
 			return nil, inputf("ExtraFlags", "%s is not an option of Apple's container CLI: health checks are the scheduler's job", name)
 		}
-		if !knownRunFlags[name] {
+		long := name
+		if a, ok := shortAliases[name]; ok {
+			long = a
+		}
+		if field, ok := fieldOf[long]; ok {
+			return nil, inputf("ExtraFlags", "%s has its own field: set RunOptions.%s instead (it is validated and version-checked there)", name, field)
+		}
+		since, ok := extraOnly[name]
+		if !ok {
 			return nil, inputf("ExtraFlags", "%s is not an option of Apple's container CLI run/create", name)
+		}
+		if !v.IsZero() && !v.AtLeast(since) {
+			return nil, &UnsupportedError{Feature: Feature("run " + name), Have: v, Need: since}
 		}
 	}
 	return words, nil

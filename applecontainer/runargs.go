@@ -138,7 +138,7 @@ func containerArgs(verb string, o RunOptions, v Version) ([]string, error) {
 			return nil, err
 		}
 	}
-	extra, err := checkExtraFlags(o.ExtraFlags)
+	extra, err := checkExtraFlags(o.ExtraFlags, v)
 	if err != nil {
 		return nil, err
 	}

@@ -146,6 +146,9 @@ func TestRunArgsRejects(t *testing.T) {
 		{"docker health", "ExtraFlags", "--health-timeout", RunOptions{ExtraFlags: []string{"--health-timeout", "1s"}}},
 		{"detach", "ExtraFlags", "-d is not an option", RunOptions{ExtraFlags: []string{"-d"}}},
 		{"unknown", "ExtraFlags", "--frobnicate", RunOptions{ExtraFlags: []string{"--frobnicate"}}},
+		{"field flag", "ExtraFlags", "set RunOptions.MemoryBytes", RunOptions{ExtraFlags: []string{"--memory", "64M"}}},
+		{"field short flag", "ExtraFlags", "set RunOptions.MemoryBytes", RunOptions{ExtraFlags: []string{"-m=64M"}}},
+		{"field alias", "ExtraFlags", "set RunOptions.Workdir", RunOptions{ExtraFlags: []string{"--cwd", "/x"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +162,40 @@ func TestRunArgsRejects(t *testing.T) {
 			must.Eq(t, tc.option, ie.Option)
 			must.StrContains(t, err.Error(), tc.text)
 		})
+	}
+}
+
+// TestRunArgsExtraFlagsCoverSpec: every run flag of §4.1 is either a
+// RunOptions field or accepted (version-gated) through ExtraFlags, and every
+// Docker-only flag the spec lists is refused.
+func TestRunArgsExtraFlagsCoverSpec(t *testing.T) {
+	fields := map[string]bool{}
+	for _, f := range runFlags {
+		fields[f.flag] = true
+	}
+	for flag := range knownRunFlags {
+		long := flag
+		if a, ok := shortAliases[flag]; ok {
+			long = a
+		}
+		if fields[long] {
+			continue
+		}
+		since, ok := extraOnly[flag]
+		must.True(t, ok, must.Sprintf("%s is neither a field nor an ExtraFlags flag", flag))
+		_, err := RunArgs(RunOptions{Image: "alpine", ExtraFlags: []string{flag, "x"}}, v122)
+		must.NoError(t, err, must.Sprint(flag))
+		if since.Compare(mustVersion("0.1.0")) > 0 {
+			_, err = RunArgs(RunOptions{Image: "alpine", ExtraFlags: []string{flag, "x"}}, mustVersion("0.1.0"))
+			must.ErrorIs(t, err, ErrUnsupported, must.Sprint(flag))
+		}
+	}
+	for _, flag := range []string{"--hostname", "--restart", "--pull", "--stop-signal", "--stop-timeout", "--health-cmd",
+		"--log-driver", "--log-opt", "--privileged", "--device", "--add-host", "-P", "--publish-all", "--expose", "--sysctl",
+		"--security-opt", "--memory-swap", "--cpu-shares", "--gpus", "--pid", "--ipc", "--attach", "-d", "--detach"} {
+		_, err := RunArgs(RunOptions{Image: "alpine", ExtraFlags: []string{flag}}, v122)
+		must.ErrorIs(t, err, ErrInvalidInput, must.Sprint(flag))
+		must.StrContains(t, err.Error(), flag)
 	}
 }
 
