@@ -23,6 +23,14 @@ func cmdLogs(e *env, p *parsed) error {
 	if err != nil {
 		return logsErr("container " + id + " not found")
 	}
+	var sigs chan os.Signal
+	if p.flag("follow") {
+		// Caught before the first byte is printed: a reader that signals as
+		// soon as it sees output must get 130/143, not a signal death.
+		sigs = make(chan os.Signal, 1)
+		signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+		defer signal.Stop(sigs)
+	}
 	name := "stdio.log"
 	if p.flag("boot") {
 		name = "vminitd.log"
@@ -53,7 +61,7 @@ func cmdLogs(e *env, p *parsed) error {
 	if !p.flag("follow") {
 		return nil
 	}
-	return e.followLog(f, offset)
+	return e.followLog(f, offset, sigs)
 }
 
 // nonEmptyLines splits on newlines and drops empty lines (a trailing
@@ -71,10 +79,7 @@ func nonEmptyLines(b []byte) [][]byte {
 // followLog prints what is appended after offset, line by line, empty lines
 // dropped. It never returns on its own (not even when the container stops);
 // SIGINT/SIGTERM end it with 130/143.
-func (e *env) followLog(f *os.File, offset int64) error {
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
-	defer signal.Stop(sigs)
+func (e *env) followLog(f *os.File, offset int64, sigs chan os.Signal) error {
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	buf := make([]byte, 64*1024)
