@@ -122,7 +122,6 @@ func (c *Client) command(ctx context.Context, args []string) *exec.Cmd {
 // call is one short-lived CLI invocation.
 type call struct {
 	args           []string
-	stdin          []byte
 	stdout, stderr interface{ Write([]byte) (int, error) } // optional extra sinks (Exec)
 }
 
@@ -157,9 +156,6 @@ func (c *Client) exec(ctx context.Context, cl call) (res result, runErr, startEr
 	}
 	if cl.stderr != nil {
 		cmd.Stderr = teeWriter{cl.stderr, stderr}
-	}
-	if cl.stdin != nil {
-		cmd.Stdin = bytes.NewReader(cl.stdin)
 	}
 	if err := cmd.Start(); err != nil {
 		return result{exitCode: -1}, nil, &Error{Kind: startErrKind(err), Args: RedactArgs(cl.args), ExitCode: -1, Cause: err}
