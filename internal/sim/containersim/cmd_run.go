@@ -165,7 +165,7 @@ func (e *env) createContainer(r *runRequest, p *parsed, progress func(string)) (
 		return nil, err
 	}
 	b := e.bundle(r.ID)
-	if fileExists(filepath.Join(b, "config.json")) {
+	if fileExists(filepath.Join(b, "config.json")) || fileExists(filepath.Join(b, "options.json")) {
 		unlock()
 		return nil, failf("container with id %s already exists", r.ID)
 	}

@@ -54,6 +54,8 @@ func newSim(t testing.TB, extraEnv ...string) *sim {
 	s.must("system", "start", "--enable-kernel-install")
 	s.must("sim", "seed")
 	t.Cleanup(func() {
+		// KILL first (PID 1 sleepers ignore system stop's TERM for 5 s), then stop.
+		_ = s.run("kill", "--all")
 		r := s.run("system", "stop")
 		if r.code != 0 {
 			t.Errorf("system stop: %d %s", r.code, r.stderr)

@@ -2,6 +2,7 @@ package containersim_test
 
 import (
 	"bufio"
+	"fmt"
 	"encoding/json"
 	"io"
 	"net"
@@ -363,4 +364,56 @@ func TestSystemStopStopsEverything(t *testing.T) {
 	out := s.must("list", "-a", "-q")
 	must.Eq(t, "a1\n", out) // a2 was --rm
 	must.Eq(t, "stopped", s.inspect("a1").Status.State)
+}
+
+func TestInitForwardsSignalsAndReaps(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	// With --init the process is not PID 1: TERM's default action applies.
+	s.must("run", "-d", "--init", "--name", "in", "busybox", "sleep", "1000")
+	start := time.Now()
+	s.must("stop", "-t", "10", "in")
+	must.Less(t, 5*time.Second, time.Since(start))
+	must.True(t, s.inspect("in").Configuration.InitProcess.Environment != nil)
+	must.StrContains(t, s.must("inspect", "in"), `"useInit" : true`)
+	// Exit status and stdin pass through the init.
+	cmd := s.command(nil, "run", "--rm", "-i", "--init", "busybox", "sh", "-c", "cat; exit 6")
+	cmd.Stdin = strings.NewReader("through init\n")
+	out, err := cmd.Output()
+	must.Eq(t, "through init\n", string(out))
+	must.Error(t, err)
+	must.Eq(t, 6, cmd.ProcessState.ExitCode())
+}
+
+func TestConcurrentRunsGetDistinctAddresses(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	const n = 4
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			cmd := s.command(nil, "run", "-d", "--name", "c"+strconv.Itoa(i), "busybox", "sleep", "1000")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				err = fmt.Errorf("%v: %s", err, out)
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		must.NoError(t, <-errs)
+	}
+	seen := map[string]bool{}
+	for i := 0; i < n; i++ {
+		c := s.inspect("c" + strconv.Itoa(i))
+		must.Eq(t, "running", c.Status.State)
+		ip := c.Status.Networks[0].IPv4Address
+		must.False(t, seen[ip], must.Sprint("duplicate ", ip))
+		seen[ip] = true
+	}
+	// Deleting frees an address for reuse (the lowest free one is taken).
+	freed := s.inspect("c0").Status.Networks[0].IPv4Address
+	s.must("delete", "-f", "c0")
+	s.must("run", "-d", "--name", "again", "busybox", "sleep", "1000")
+	must.Eq(t, freed, s.inspect("again").Status.Networks[0].IPv4Address)
 }

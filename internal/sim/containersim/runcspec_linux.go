@@ -64,6 +64,13 @@ func rlimitType(l string) string { return "RLIMIT_" + strings.ToUpper(l) }
 func (e *env) runcSpec(c *container, extraMounts []specs.Mount) *specs.Spec {
 	cfg := &c.Config
 	args := append([]string{cfg.InitProcess.Executable}, cfg.InitProcess.Arguments...)
+	if cfg.UseInit {
+		if bb := e.initBusybox(); bb != "" {
+			extraMounts = append(extraMounts, specs.Mount{Destination: simInitBusybox, Type: "bind", Source: bb,
+				Options: []string{"bind", "ro", "rprivate"}})
+			args = append([]string{simInitBusybox, "sh", "-c", simInitScript, "container-sim-init"}, args...)
+		}
+	}
 	caps := effectiveCaps(cfg.CapAdd, cfg.CapDrop)
 	var rl []specs.POSIXRlimit
 	for _, r := range cfg.InitProcess.Rlimits {
@@ -125,6 +132,34 @@ func shmSize(cfg *ContainerConfig) string {
 		return fmt.Sprint(*cfg.ShmSize)
 	}
 	return "65536k"
+}
+
+// --init: the host's statically linked busybox runs a small shell init as
+// PID 1 that starts the process, forwards TERM/INT/HUP/QUIT/USR1/USR2 to it,
+// reaps orphans (ash waits for every child) and exits with its status.
+const simInitBusybox = "/.container-sim-init/busybox"
+
+const simInitScript = `exec 3<&0
+"$@" <&3 3<&- &
+child=$!
+for s in TERM INT HUP QUIT USR1 USR2 WINCH; do trap "kill -$s $child 2>/dev/null" $s; done
+while :; do
+	wait $child
+	rc=$?
+	kill -0 $child 2>/dev/null || exit $rc
+done`
+
+// initBusybox is CONTAINER_SIM_INIT_BUSYBOX or /usr/bin/busybox when that
+// file exists ("" = --init is only recorded).
+func (e *env) initBusybox() string {
+	p := e.getenv("CONTAINER_SIM_INIT_BUSYBOX")
+	if p == "" {
+		p = "/usr/bin/busybox"
+	}
+	if fileExists(p) {
+		return p
+	}
+	return ""
 }
 
 // cgroupMemoryWorks: limits are enforced when the memory controller is

@@ -192,12 +192,17 @@ func (e *env) loadAll() ([]*container, error) {
 // under globalLock: the addresses in use are those of existing bundles.
 func (e *env) allocateIP() (netip.Addr, error) {
 	used := map[netip.Addr]bool{}
-	all, err := e.loadAll()
-	if err != nil {
+	ents, err := os.ReadDir(e.containersDir())
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return netip.Addr{}, err
 	}
-	for _, c := range all {
-		if p, err := netip.ParsePrefix(c.Opts.IPv4); err == nil {
+	// options.json, not config.json: a bundle being created has only that yet.
+	for _, d := range ents {
+		var o simOptions
+		if readJSON(filepath.Join(e.containersDir(), d.Name(), "options.json"), &o) != nil {
+			continue
+		}
+		if p, err := netip.ParsePrefix(o.IPv4); err == nil {
 			used[p.Addr()] = true
 		}
 	}
