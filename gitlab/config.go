@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"strconv"
 )
 
 // ConfigOutput is the JSON the config stage prints (protocol a.4).
@@ -32,6 +33,10 @@ func (s *Settings) SharedBuildsDir() bool {
 
 const perJobBuilds = "per-job"
 
+// BuildsSharedEnv (job_env) tells later stages what the config stage
+// declared as builds_dir_is_shared.
+const BuildsSharedEnv = "TARTAN_BUILDS_DIR_IS_SHARED"
+
 // Config prints the stage's JSON on stdout. Nothing else goes to stdout.
 func (st *Stage) Config(context.Context) error {
 	s := st.Settings
@@ -50,7 +55,7 @@ func (st *Stage) Config(context.Context) error {
 		Hostname:          host,
 		Driver:            DriverInfo{Name: DriverName, Version: Version},
 		// For the later stages only (never the job's environment); no secrets.
-		JobEnv: map[string]string{"TARTAN_VM": st.VM},
+		JobEnv: map[string]string{"TARTAN_VM": st.VM, BuildsSharedEnv: strconv.FormatBool(s.SharedBuildsDir())},
 		Shell:  sh.Name,
 	}
 	enc := json.NewEncoder(st.Stdout)

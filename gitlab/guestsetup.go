@@ -43,7 +43,7 @@ func (st *Stage) setupGuest(ctx context.Context, tr guest.Transport, guestOS str
 			}
 		}
 	}
-	if err := st.guestRunner(ctx, tr, runnerBin); err != nil {
+	if err := st.guestRunner(ctx, tr, guestOS, runnerBin); err != nil {
 		return err
 	}
 	if s.KeychainUnlock {
@@ -139,7 +139,7 @@ func (st *Stage) guestRunnerBinary(guestOS string) string {
 // guestRunner makes sure gitlab-runner (artifacts, caches) is in the guest
 // when asked to, from the host cache shared read-only, and says clearly
 // when it is missing.
-func (st *Stage) guestRunner(ctx context.Context, tr guest.Transport, bin string) error {
+func (st *Stage) guestRunner(ctx context.Context, tr guest.Transport, guestOS, bin string) error {
 	s, log := st.Settings, st.Log
 	if s.GuestRunner == "off" {
 		return nil
@@ -159,8 +159,9 @@ func (st *Stage) guestRunner(ctx context.Context, tr guest.Transport, bin string
 		return nil
 	}
 	if bin == "" {
-		log.Warnf("gitlab-runner %s for %s/%s is not in the host cache (%s): artifacts and caches will not work%s. Put the binary there (download gitlab-runner-%s-%s of version %s from GitLab's releases) and it is shared into every VM",
-			want, "guest", runtime.GOARCH, filepath.Join(s.GuestRunnerCache, want, "gitlab-runner-<os>-"+runtime.GOARCH), haveNote(have), "<os>", runtime.GOARCH, want)
+		file := "gitlab-runner-" + guestOS + "-" + runtime.GOARCH
+		log.Warnf("gitlab-runner %s for %s/%s is not in the host cache (%s): artifacts and caches will not work%s. Put the binary there (download %s of version %s from GitLab's releases) and it is shared into every VM",
+			want, guestOS, runtime.GOARCH, filepath.Join(s.GuestRunnerCache, want, file), haveNote(have), file, want)
 		return nil
 	}
 	src := guestRunnerMount(s) + "/" + filepath.ToSlash(bin)

@@ -54,12 +54,14 @@ func ChooseImage(s *Settings, jobImage string) (string, error) {
 	return img, nil
 }
 
-func compileDenied(exprs []string) ([]*regexp.Regexp, error) {
-	out := make([]*regexp.Regexp, 0, len(exprs))
+// compileDenied compiles denied_images: Python `re` syntax (the Python
+// driver's --exclude-image-expr), lookaround included.
+func compileDenied(exprs []string) ([]*pyRegexp, error) {
+	out := make([]*pyRegexp, 0, len(exprs))
 	for _, e := range exprs {
-		re, err := regexp.Compile(e)
+		re, err := compilePython(e)
 		if err != nil {
-			return nil, fmt.Errorf("%q is not a valid regular expression: %v", e, err)
+			return nil, err
 		}
 		out = append(out, re)
 	}

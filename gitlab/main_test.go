@@ -29,7 +29,12 @@ func TestMainBadInput(t *testing.T) {
 		{"bad flag value", []string{"config", "--pull-policy", "sometimes"}, "1", 42, "pull_policy"},
 		{"run without script", []string{"run", "--tart-binary", "/bin/true"}, "1", 42, "run needs <script path> <stage name>"},
 		{"no tart", []string{"config", "--tart-binary", "/nonexistent/tart"}, "1", 42, "tart"},
-		{"bad job override", []string{"config", "--job-overridable", "cpu", "--tart-binary", "/bin/true"}, "1", 41, "TARTAN_CPU"},
+		// A job's invalid override fails prepare as a build failure (no
+		// retry); config goes on with the admin's settings.
+		{"bad job override", []string{"prepare", "--job-overridable", "cpu", "--tart-binary", "/bin/true"}, "1", 41, "TARTAN_CPU"},
+		{"bad job override in config", []string{"config", "--job-overridable", "cpu", "--tart-binary", "/bin/true"}, "1", 0, `"builds_dir"`},
+		{"python driver version", []string{"-v"}, "", 0, DriverName},
+		{"python driver flag", []string{"config", "-x", "/opt/homebrew/bin/no-tart", "--tart-binary", "/bin/true"}, "1", 0, "Flag -x /opt/homebrew/bin/no-tart of gitlab-runner-tart-driver names no file on this host"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("CUSTOM_ENV_CI_JOB_ID", tc.jobID)
@@ -39,7 +44,7 @@ func TestMainBadInput(t *testing.T) {
 			}
 			state := filepath.Join(t.TempDir(), "state")
 			args := tc.args
-			if len(args) > 0 && args[0] != "version" && args[0] != "settings" {
+			if len(args) > 0 && args[0] != "version" && args[0] != "settings" && args[0] != "-v" {
 				args = append([]string{args[0], "--state-dir", state}, args[1:]...)
 			}
 			var out, errb bytes.Buffer

@@ -34,11 +34,14 @@ func (s *Settings) ApplyJobOverrides(env func(string) (string, bool)) ([]Overrid
 			if f.Secret {
 				o.Value = "[MASKED]"
 			}
+			flag := "--" + strings.ReplaceAll(f.Key, "_", "-")
 			switch {
 			case f.Locked:
-				o.Reason = "locked by the runner admin"
+				// No switch makes a locked key job-settable: say where the
+				// admin sets the value instead.
+				o.Reason = fmt.Sprintf("locked by the runner admin (it guards the host or other jobs; jobs can never set it): the admin sets %s in the executor settings (%s)", f.Key, flag)
 			case !slices.Contains(s.JobOverridable, f.Key):
-				o.Reason = "not in the runner's job_overridable list"
+				o.Reason = fmt.Sprintf("not job-overridable: the runner admin allows it by adding %q to job_overridable (--job-overridable %s)", f.Key, f.Key)
 			}
 			if o.Reason != "" {
 				report = append(report, o)

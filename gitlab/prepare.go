@@ -29,8 +29,24 @@ func (st *Stage) paths() jobPaths {
 		p.HostBuilds = filepath.Join(p.JobDir, "builds")
 	default:
 		p.HostBuilds = s.HostBuildsDir
+		if st.ConfigBuildsShared == "false" {
+			// The config stage did not know the host dir (the Python
+			// driver's configs give --builds-dir to prepare only), so
+			// GitLab uses <builds>/<namespace>/<project> and two concurrent
+			// jobs of one project would share a checkout. Sharing this
+			// job's slot subdirectory gives the host the very layout
+			// builds_dir_is_shared would: <dir>/<runner>/<concurrent id>/…
+			p.HostBuilds = filepath.Join(s.HostBuildsDir, nonEmpty(st.Job.RunnerShortToken, "runner"), nonEmpty(st.Job.ConcurrentProjectID, "0"))
+		}
 	}
 	return p
+}
+
+func nonEmpty(v, fallback string) string {
+	if v == "" {
+		return fallback
+	}
+	return v
 }
 
 // Prepare creates and boots the job's VM. It is idempotent: the runner

@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // pidAlive reports whether a process with this PID exists (EPERM means it
@@ -33,3 +35,14 @@ func ownerProcess() int {
 
 // wrapperComm are programs that only pass a stage on.
 var wrapperComm = map[string]bool{"sh": true, "bash": true, "zsh": true, "dash": true, "env": true, "sudo": true, "su": true}
+
+// signalName is the conventional name of sig ("SIGTERM"), not Go's
+// description ("terminated").
+func signalName(sig os.Signal) string {
+	if s, ok := sig.(syscall.Signal); ok {
+		if name := unix.SignalName(s); name != "" {
+			return name
+		}
+	}
+	return sig.String()
+}

@@ -23,7 +23,7 @@ func (st *Stage) waitReady(ctx context.Context, h *tart.RunHandle, guestOS strin
 	defer stopWatch()
 	died := func(step string, err error) error {
 		if errors.Is(context.Cause(wctx), tart.ErrRunExited) || !h.Alive() {
-			return st.vmDiedError(h.LogPath, fmt.Errorf("while waiting for %s; tart run exit code %d", step, h.ExitCode()))
+			return st.vmDiedError(h.LogPath, fmt.Errorf("while waiting for %s; tart run %s", step, h.ExitDescription()))
 		}
 		return err
 	}
@@ -61,9 +61,12 @@ func (st *Stage) waitReady(ctx context.Context, h *tart.RunHandle, guestOS strin
 		if errors.Is(err, guest.ErrAuth) || errors.Is(err, guest.ErrHostKeyMismatch) || errors.Is(err, guest.ErrInvalidInput) {
 			return nil, "", "", fmt.Errorf("connecting to the guest: %w (check ssh_user, ssh_password, ssh_key_file, ssh_host_key)", err)
 		}
-		step := "SSH"
-		if s.Transport == "agent" {
+		step := "SSH or the guest agent"
+		switch s.Transport {
+		case "agent":
 			step = "guest agent"
+		case "ssh":
+			step = "SSH"
 		}
 		return nil, "", "", fmt.Errorf("%w: step %q: not reachable after %s (ready_timeout): %v", ErrBootTimeout, step, round(s.ReadyTimeout), err)
 	}

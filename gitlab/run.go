@@ -71,10 +71,10 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 				}
 				_ = updateRecord(s.StateDir, st.VM, func(r *Record) { r.Canceled = true })
 				if !started.Load() {
-					cancel(fmt.Errorf("%w: received %v before %s started", errNotStarted, sig, stageName))
+					cancel(fmt.Errorf("%w: received %s before %s started", errNotStarted, signalName(sig), stageName))
 					continue
 				}
-				st.Log.Printf("Received %v: forwarding it to the %s script in the guest", sig, stageName)
+				st.Log.Printf("Received %s: forwarding it to the %s script in the guest", signalName(sig), stageName)
 				fwd <- sig
 				grace := time.AfterFunc(s.CancelGrace, func() { cancel(ErrCancelTimeout) })
 				defer grace.Stop()
@@ -96,11 +96,12 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 
 	started.Store(true)
 	res, err := tr.Run(runCtx, guest.Command{
-		Shell:   sh.Path,
-		Script:  string(script),
-		Stdout:  st.Stdout,
-		Stderr:  st.Stderr,
-		Signals: fwd,
+		Shell:      sh.Path,
+		LoginShell: sh.Login,
+		Script:     string(script),
+		Stdout:     st.Stdout,
+		Stderr:     st.Stderr,
+		Signals:    fwd,
 	})
 	cause := context.Cause(runCtx)
 	switch {
@@ -155,7 +156,7 @@ func (st *Stage) watchVM(ctx context.Context, h *tart.RunHandle, cancel context.
 
 // reconnect opens the transport prepare found working, with a short retry.
 func (st *Stage) reconnect(ctx context.Context, rec *Record) (guest.Transport, error) {
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	cctx, cancel := context.WithTimeout(ctx, st.Settings.ConnectTimeout)
 	defer cancel()
 	if rec.Transport == "agent" {
 		a := guest.NewAgent(st.Tart, st.VM)
@@ -174,6 +175,6 @@ func (st *Stage) reconnect(ctx context.Context, rec *Record) (guest.Transport, e
 	if err != nil {
 		return nil, err
 	}
-	cfg.RetryUntil = 20 * time.Second
+	cfg.RetryUntil = st.Settings.ConnectTimeout
 	return guest.DialSSH(cctx, cfg)
 }

@@ -22,7 +22,7 @@ func TestScenarioBootTimeoutsNameTheStep(t *testing.T) {
 		step  string
 	}{
 		{"no IP", []string{"TART_SIM_NO_IP=1"}, `step "IP address": no IP after 1.0s (ip_timeout)`},
-		{"no SSH", []string{"TART_SIM_SSH_REFUSE=1", "TART_SIM_NO_AGENT=1"}, `step "SSH": not reachable after 1.0s (ready_timeout)`},
+		{"no SSH", []string{"TART_SIM_SSH_REFUSE=1", "TART_SIM_NO_AGENT=1"}, `step "SSH or the guest agent": not reachable after 1.0s (ready_timeout)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -35,6 +35,15 @@ func TestScenarioBootTimeoutsNameTheStep(t *testing.T) {
 				t.Fatalf("got %s/%s; log:\n%s", res.Status, res.FailureReason, res.Log)
 			}
 			mustContain(t, res.Log, "the VM did not become ready in time", tc.step)
+			if tc.name == "no SSH" {
+				// Both transports of `auto` and what they saw throughout.
+				mustContain(t, res.Log, "guest agent: the guest agent does not answer for", "SSH 127.", "attempts)")
+				for _, cut := range []string{"i/o timeout", "deadline exceeded", "attempt(s) in 0s"} {
+					if strings.Contains(res.Log, cut) {
+						t.Errorf("the log reports the attempt cut by the deadline (%q):\n%s", cut, res.Log)
+					}
+				}
+			}
 			if took := time.Since(start); took > 15*time.Second {
 				t.Errorf("took %s", took)
 			}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -88,7 +90,7 @@ func TestScenarioCancelMidScript(t *testing.T) {
 	if res.Status != "canceled" {
 		t.Fatalf("status %s, want canceled; log:\n%s", res.Status, res.Log)
 	}
-	mustContain(t, res.Log, "forwarding it to the build_script script", "guest script got TERM", "after canceled")
+	mustContain(t, res.Log, "Received SIGTERM: forwarding it to the build_script script", "guest script got TERM", "after canceled")
 	build := res.Stage("run:build_script")
 	if len(build) != 1 || !build[0].Signaled || build[0].Abandoned {
 		t.Fatalf("build_script stage %+v: want signaled, ended without SIGKILL", build)
@@ -128,6 +130,45 @@ func TestScenarioVMDiesDuringBoot(t *testing.T) {
 			}
 			mustContain(t, res.Log, "the VM stopped", tc.step, "Last lines of tart run:", "guest has stopped the virtual machine")
 		})
+	}
+}
+
+// A tart run killed by a signal while prepare waits is reported with that
+// signal, not as "exit code -1".
+func TestScenarioTartRunKilledNamesSignal(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t, "TART_SIM_IP_DELAY=60s")
+	r := h.runner(h.settings())
+	r.PrepareAttempts = 1
+	job := newJob("echo unreachable")
+	var once sync.Once
+	job.Log = writerFunc(func(p []byte) {
+		if !strings.Contains(string(p), "Starting VM") {
+			return
+		}
+		once.Do(func() {
+			go func() {
+				deadline := time.Now().Add(10 * time.Second)
+				for time.Now().Before(deadline) {
+					for _, p := range h.processesOfHost() {
+						if f := strings.Fields(p); len(f) > 2 && f[2] == "run" {
+							pid, _ := strconv.Atoi(f[0])
+							_ = syscall.Kill(pid, syscall.SIGKILL)
+							return
+						}
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+			}()
+		})
+	})
+	res := h.run(r, job)
+	if res.FailureReason != "runner_system_failure" {
+		t.Fatalf("got %s/%s; log:\n%s", res.Status, res.FailureReason, res.Log)
+	}
+	mustContain(t, res.Log, "tart run killed by SIGKILL")
+	if strings.Contains(res.Log, "exit code -1") {
+		t.Errorf("log says exit code -1:\n%s", res.Log)
 	}
 }
 
@@ -249,9 +290,9 @@ func TestScenarioLockedSettingRefused(t *testing.T) {
 		t.Fatalf("status %s; log:\n%s", res.Status, res.Log)
 	}
 	mustContain(t, res.Log,
-		"Job variable TART_EXECUTOR_SOFTNET_ENABLED ignored: network is locked by the runner admin",
+		"Job variable TART_EXECUTOR_SOFTNET_ENABLED ignored: network is locked by the runner admin (it guards the host or other jobs; jobs can never set it): the admin sets network in the executor settings (--network)",
 		"Job variable TART_SSH_PASSWORD ignored: ssh_password is locked by the runner admin",
-		"Job variable TARTAN_TIMEZONE ignored: timezone is not in the runner's job_overridable list",
+		`Job variable TARTAN_TIMEZONE ignored: timezone is not job-overridable: the runner admin allows it by adding "timezone" to job_overridable`,
 		"Job variable TARTAN_CPU sets cpu=5",
 		"Job variable TART_PULL_POLICY sets pull_policy=always",
 		"(macOS, 5 CPU,",

@@ -67,10 +67,11 @@ type Settings struct {
 	Shell       string
 
 	// bounds
-	IPTimeout    time.Duration
-	ReadyTimeout time.Duration
-	SlotTimeout  time.Duration
-	CancelGrace  time.Duration
+	IPTimeout      time.Duration
+	ReadyTimeout   time.Duration
+	ConnectTimeout time.Duration
+	SlotTimeout    time.Duration
+	CancelGrace    time.Duration
 
 	// host-wide limits and bookkeeping
 	SlotsDir   string
@@ -142,7 +143,7 @@ func (s *Settings) fields() []field {
 
 		{Key: "default_image", Ptr: &s.DefaultImage, Help: "image used when the job has no `image:`"},
 		{Key: "allowed_images", Ptr: &s.AllowedImages, Locked: true, Help: "glob patterns (`*` stops at `/`, `**` crosses it); when set, only matching images run"},
-		{Key: "denied_images", Ptr: &s.DeniedImages, Locked: true, Help: "regular expressions (unanchored); a matching image is refused"},
+		{Key: "denied_images", Ptr: &s.DeniedImages, Locked: true, Help: "regular expressions in Python `re` syntax (lookahead and lookbehind allowed), matched anywhere in the image name like re.search; a matching image is refused"},
 		{Key: "pull_policy", Ptr: &s.PullPolicy, Default: "if-not-present", Help: "always | if-not-present | never", Legacy: append(plain("TART_PULL_POLICY"), legacyName{Name: "TART_EXECUTOR_ALWAYS_PULL", Convert: alwaysPullToPolicy})},
 		{Key: "pull_concurrency", Ptr: &s.PullConcurrency, Default: "4", Help: "parallel layer downloads of tart pull", Legacy: plain("TART_EXECUTOR_PULL_CONCURRENCY")},
 		{Key: "insecure_registries", Ptr: &s.InsecureRegistries, Locked: true, Help: "registry hosts (host[:port], globs allowed) pulled over plain HTTP"},
@@ -177,10 +178,11 @@ func (s *Settings) fields() []field {
 		{Key: "ssh_key_file", Ptr: &s.SSHKeyFile, Locked: true, Help: "private key file for SSH (tried before the password)"},
 		{Key: "ssh_port", Ptr: &s.SSHPort, Default: "22", Locked: true, Help: "SSH port of the guest"},
 		{Key: "ssh_host_key", Ptr: &s.SSHHostKey, Locked: true, Help: "pin the guest's SSH host key (SHA256:… fingerprint); empty = not checked"},
-		{Key: "shell", Ptr: &s.Shell, Default: "bash", Help: "shell GitLab generates scripts for and that runs them in the guest: bash, sh, or an absolute guest path such as /opt/homebrew/bin/bash (never the login shell)", Legacy: plain("TART_EXECUTOR_SHELL")},
+		{Key: "shell", Ptr: &s.Shell, Default: "bash", Help: "shell GitLab generates scripts for and that runs them in the guest: bash, sh, or an absolute guest path such as /opt/homebrew/bin/bash; zsh or /bin/zsh (the Python driver's default) = bash scripts run inside a zsh login environment (its profile's PATH), since GitLab generates no zsh scripts", Legacy: plain("TART_EXECUTOR_SHELL")},
 
 		{Key: "ip_timeout", Ptr: &s.IPTimeout, Default: "2m", Help: "bound on waiting for the guest's IP address", Legacy: []legacyName{{Name: "TART_EXECUTOR_TIMEOUT", Convert: secondsToDuration}}},
 		{Key: "ready_timeout", Ptr: &s.ReadyTimeout, Default: "2m", Help: "bound on waiting for SSH or the guest agent once the IP is known"},
+		{Key: "connect_timeout", Ptr: &s.ConnectTimeout, Default: "30s", Help: "bound on reconnecting to the guest (agent or SSH) at the start of each run stage"},
 		{Key: "slot_timeout", Ptr: &s.SlotTimeout, Default: "30m", Locked: true, Help: "bound on waiting for a free VM slot (keep it below prepare_exec_timeout)"},
 		{Key: "cancel_grace", Ptr: &s.CancelGrace, Default: "10s", Help: "after SIGTERM, how long the guest script may take to exit before the stage gives up (keep it below graceful_kill_timeout)"},
 

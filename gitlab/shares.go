@@ -183,25 +183,34 @@ func shellQuote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
+// guestShell is how scripts run in the guest: GitLab generates them for
+// Name, Path interprets them, and when Login is set Path starts inside that
+// login shell's environment (`zsh -l`: /etc/zprofile, ~/.zprofile).
+type guestShell struct{ Name, Path, Login string }
+
 // shellFor maps the shell setting to the name GitLab generates scripts for
-// and the guest interpreter that runs them.
-func shellFor(setting string) (shell struct{ Name, Path string }, err error) {
+// and the guest interpreter that runs them. zsh (the Python driver's
+// default) cannot run GitLab's bash scripts faithfully (no word splitting,
+// other `set` options) and GitLab has no zsh generator: it means bash
+// scripts run by bash, started from a zsh login shell so the job sees the
+// PATH and variables the zsh profile sets, as it did with that driver.
+func shellFor(setting string) (shell guestShell, err error) {
 	switch setting {
 	case "", "bash":
-		shell.Name, shell.Path = "bash", "/bin/bash"
+		return guestShell{Name: "bash", Path: "/bin/bash"}, nil
 	case "sh":
-		shell.Name, shell.Path = "sh", "/bin/sh"
-	default:
-		if !strings.HasPrefix(setting, "/") {
-			return shell, fmt.Errorf("%q: use bash, sh or an absolute guest path to one of them", setting)
-		}
-		base := filepath.Base(setting)
-		switch base {
-		case "bash", "sh":
-		default:
-			return shell, fmt.Errorf("%q: the interpreter must be bash or sh (GitLab's PowerShell scripts are not supported in Tart guests)", setting)
-		}
-		shell.Name, shell.Path = base, setting
+		return guestShell{Name: "sh", Path: "/bin/sh"}, nil
+	case "zsh":
+		return guestShell{Name: "bash", Path: "/bin/bash", Login: "/bin/zsh"}, nil
 	}
-	return shell, nil
+	if !strings.HasPrefix(setting, "/") {
+		return shell, fmt.Errorf("%q: use bash, sh, zsh or an absolute guest path to one of them", setting)
+	}
+	switch base := filepath.Base(setting); base {
+	case "bash", "sh":
+		return guestShell{Name: base, Path: setting}, nil
+	case "zsh":
+		return guestShell{Name: "bash", Path: "/bin/bash", Login: setting}, nil
+	}
+	return shell, fmt.Errorf("%q: the interpreter must be bash, sh or zsh (GitLab's PowerShell scripts are not supported in Tart guests)", setting)
 }

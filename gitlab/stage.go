@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/tartanhq/tartan/tart"
@@ -30,6 +31,9 @@ type Stage struct {
 	Stdout    io.Writer
 	Stderr    io.Writer
 	Overrides []Override
+	// ConfigBuildsShared is builds_dir_is_shared as the config stage
+	// declared it ("true", "false", "" = unknown), from job_env.
+	ConfigBuildsShared string
 	// Signals delivers the runner's SIGTERM (and SIGINT); run forwards
 	// them to the guest.
 	Signals <-chan os.Signal
@@ -54,7 +58,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stdout, SettingsMarkdown())
 		return 0
 	}
-	if args[0] == "version" || args[0] == "--version" {
+	if args[0] == "version" || args[0] == "--version" || args[0] == "-v" {
 		fmt.Fprintln(stdout, DriverName, Version)
 		return 0
 	}
@@ -79,18 +83,39 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if jobErr != nil {
 		return fail(jobErr)
 	}
-	s, rest, err := LoadSettings(args[1:])
+	stageArgs, notices := translateSeedFlags(stageName, args[1:])
+	if file := os.Getenv(ConfigFileEnv); file != "" && !hasConfigFlag(stageArgs) {
+		stageArgs = append([]string{"--config", file}, stageArgs...)
+	}
+	s, rest, err := LoadSettings(stageArgs)
 	if err != nil {
 		return fail(err)
+	}
+	// One line per Python-driver flag; run repeats its flags in every
+	// sub-stage, so it reports them once, in the first.
+	if stageName != "run" || (len(rest) == 2 && rest[1] == "prepare_script") {
+		for _, n := range notices {
+			log.Printf("%s", n)
+		}
 	}
 	log.Mask(s.Secrets()...)
 	if tok, ok := job.Var("CI_JOB_TOKEN"); ok {
 		log.Mask(tok)
 	}
-	st := &Stage{Settings: s, Job: job, Log: log, VM: VMName(job), Stdout: stdout, Stderr: stderr}
+	st := &Stage{Settings: s, Job: job, Log: log, VM: VMName(job), Stdout: stdout, Stderr: stderr, ConfigBuildsShared: os.Getenv(BuildsSharedEnv)}
 	overrides, err := s.ApplyJobOverrides(job.Var)
 	st.Overrides = overrides
-	if err != nil {
+	switch {
+	case err != nil && (stageName == "config" || stageName == "cleanup"):
+		// The job's mistake is reported by prepare, as a build failure
+		// that GitLab does not retry (a config failure would count as a
+		// system failure); config and cleanup go on with the admin's
+		// settings, so cleanup still removes whatever exists.
+		if s, _, err = LoadSettings(stageArgs); err != nil {
+			return fail(err)
+		}
+		st.Settings, st.Overrides = s, nil
+	case err != nil:
 		return fail(&BuildError{Err: err})
 	}
 	log.Mask(s.Secrets()...)
@@ -113,7 +138,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		go func() {
 			select {
 			case sig := <-sigs:
-				log.Printf("Received %v: stopping %s", sig, stageName)
+				log.Printf("Received %s: stopping %s", signalName(sig), stageName)
 				cancel()
 			case <-ctx.Done():
 			}
@@ -143,8 +168,25 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return ExitCode(job, err)
 }
 
+// ConfigFileEnv names the settings file used when a stage has no --config
+// flag: the runner's own environment (never a job's), so that a
+// config.toml written for another executor needs no new arguments.
+const ConfigFileEnv = "TARTAN_GITLAB_CONFIG"
+
+func hasConfigFlag(args []string) bool {
+	for _, a := range args {
+		if n := strings.TrimLeft(a, "-"); n == "config" || strings.HasPrefix(n, "config=") {
+			return true
+		}
+	}
+	return false
+}
+
 const usage = `usage: gitlab-tart-executor <config|prepare|run|cleanup> [--config FILE] [--<setting> VALUE ...] [run: <script> <stage>]
        gitlab-tart-executor version | settings
+The flags of the Python gitlab-runner-tart-driver (-x, --auto-resources, --builds-dir, --volume...)
+are accepted too: each is mapped to its Tartan setting with a notice in the job log.
+Without --config, the file named by $TARTAN_GITLAB_CONFIG (runner environment) is read.
 Stages are started by gitlab-runner's custom executor ([runners.custom] in config.toml).
 Every setting is a TOML key in --config FILE and a flag (--pull-policy always);
 ` + "`gitlab-tart-executor settings`" + ` lists them with defaults. Docs: docs/gitlab.md.`

@@ -157,13 +157,14 @@ func TestParseVolumesAndDisks(t *testing.T) {
 }
 
 func TestShellFor(t *testing.T) {
-	for in, want := range map[string]string{"": "bash:/bin/bash", "bash": "bash:/bin/bash", "sh": "sh:/bin/sh", "/opt/homebrew/bin/bash": "bash:/opt/homebrew/bin/bash"} {
+	for in, want := range map[string]string{"": "bash:/bin/bash:", "bash": "bash:/bin/bash:", "sh": "sh:/bin/sh:",
+		"/opt/homebrew/bin/bash": "bash:/opt/homebrew/bin/bash:", "zsh": "bash:/bin/bash:/bin/zsh", "/bin/zsh": "bash:/bin/bash:/bin/zsh"} {
 		sh, err := shellFor(in)
-		if err != nil || sh.Name+":"+sh.Path != want {
+		if err != nil || sh.Name+":"+sh.Path+":"+sh.Login != want {
 			t.Errorf("shellFor(%q) = %+v %v", in, sh, err)
 		}
 	}
-	for _, bad := range []string{"zsh", "/bin/zsh", "fish", "pwsh"} {
+	for _, bad := range []string{"fish", "pwsh", "/usr/bin/fish"} {
 		if _, err := shellFor(bad); err == nil {
 			t.Errorf("shellFor(%q) accepted", bad)
 		}

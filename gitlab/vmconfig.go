@@ -10,17 +10,33 @@ import (
 
 // configureVM applies setOptions. When an `auto` share of the host is
 // below what the image needs (a small host, many concurrent jobs), the
-// image's own value is kept instead of failing the job.
+// image's own value is kept for that resource only, instead of failing the
+// job: tart checks CPU before memory and names the one it refuses, so a
+// CPU share below the minimum must not drop the memory share too.
 func (st *Stage) configureVM(ctx context.Context) error {
 	s := st.Settings
 	o := st.setOptions()
 	err := st.Tart.Set(ctx, st.VM, o)
-	if err != nil && strings.Contains(err.Error(), "LessThanMinimalResources") && (s.CPU == "auto" || s.Memory == "auto") {
-		st.Log.Warnf("cpu/memory auto (%d CPU, %d MiB) is below the image's minimum on this host: keeping the image's values", o.CPU, o.MemoryMB)
-		if s.CPU == "auto" {
+	for range 2 {
+		if err == nil || !strings.Contains(err.Error(), "LessThanMinimalResources") {
+			break
+		}
+		msg := err.Error()
+		cpu := s.CPU == "auto" && o.CPU != 0 && strings.Contains(msg, "CPU")
+		mem := s.Memory == "auto" && o.MemoryMB != 0 && strings.Contains(msg, "memory")
+		if !cpu && !mem {
+			// Unrecognised wording: fall back on both auto values.
+			cpu, mem = s.CPU == "auto" && o.CPU != 0, s.Memory == "auto" && o.MemoryMB != 0
+			if !cpu && !mem {
+				break
+			}
+		}
+		if cpu {
+			st.Log.Warnf("cpu = auto (%d CPU) is below the image's minimum on this host: keeping the image's CPU count", o.CPU)
 			o.CPU = 0
 		}
-		if s.Memory == "auto" {
+		if mem {
+			st.Log.Warnf("memory = auto (%d MiB) is below the image's minimum on this host: keeping the image's memory", o.MemoryMB)
 			o.MemoryMB = 0
 		}
 		err = st.Tart.Set(ctx, st.VM, o)

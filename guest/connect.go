@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tartanhq/tartan/tart"
@@ -95,10 +96,10 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 		}
 	}
 
-	c := connector{cfg: cfg, mode: mode, agentPossible: hasVM && mode != ModeSSH}
+	c := connector{cfg: cfg, mode: mode, agentPossible: hasVM && mode != ModeSSH, start: time.Now()}
 	deadline := time.Now().Add(cfg.BootWait)
 	bo := newBackoff(min(250*time.Millisecond, cfg.MaxRetryInterval), cfg.MaxRetryInterval)
-	for attempt := 1; ; attempt++ {
+	for {
 		t, err := c.attempt(ctx)
 		if t != nil || err != nil {
 			return t, err
@@ -106,7 +107,7 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 		wait := bo.next()
 		remaining := time.Until(deadline)
 		if remaining <= 0 {
-			return nil, c.giveUp(attempt)
+			return nil, c.giveUp()
 		}
 		if cfg.SSH.Logf != nil {
 			cfg.SSH.Logf("guest: %s not ready yet (%s), retrying in %s", c.target(), c.causes(), min(wait, remaining).Round(time.Millisecond))
@@ -115,7 +116,7 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, fmt.Errorf("guest: connecting to %s: %w (%s)", c.target(), ctx.Err(), c.causes())
+			return nil, c.ctxDone(ctx, nil)
 		case <-timer.C:
 		}
 	}
@@ -132,6 +133,10 @@ type connector struct {
 	agentPossible bool // false once tart says exec can never work
 	agentErr      error
 	sshErr        error
+	agentTally    tally
+	sshTally      tally
+	attempts      int
+	start         time.Time
 }
 
 func (c *connector) target() string {
@@ -143,6 +148,7 @@ func (c *connector) target() string {
 
 // attempt tries each allowed transport once. (nil, nil) means "retry".
 func (c *connector) attempt(ctx context.Context) (Transport, error) {
+	c.attempts++
 	agentRefused := false
 	if c.agentPossible {
 		start := time.Now()
@@ -152,12 +158,13 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 		}
 		agentRefused = time.Since(start) < agentRefusedWithin
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
+			return nil, c.ctxDone(ctx, err)
 		}
 		if errors.Is(err, tart.ErrVMNotFound) {
 			return nil, fmt.Errorf("guest: connecting to %s: %w", c.target(), err)
 		}
 		c.agentErr = err
+		c.agentTally.add(err)
 		if errors.Is(err, tart.ErrUnsupported) {
 			c.agentPossible = false
 			if c.mode == ModeAgent {
@@ -183,12 +190,13 @@ func (c *connector) attempt(ctx context.Context) (Transport, error) {
 		return s, nil
 	}
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), err)
+		return nil, c.ctxDone(ctx, err)
 	}
 	if errors.Is(err, ErrAuth) || errors.Is(err, ErrHostKeyMismatch) || errors.Is(err, ErrInvalidInput) || errors.Is(err, tart.ErrVMNotFound) {
 		return nil, err
 	}
 	c.sshErr = err
+	c.sshTally.add(err)
 	return nil, nil
 }
 
@@ -214,7 +222,7 @@ func (c *connector) dialSSH(ctx context.Context) (*SSH, error) {
 		ip, err := c.cfg.Tart.IP(ipctx, c.cfg.VM, tart.IPOptions{})
 		cancel()
 		if err != nil {
-			return nil, fmt.Errorf("no IP for VM %s yet: %w", c.cfg.VM, err)
+			return nil, &noIPError{vm: c.cfg.VM, err: err}
 		}
 		cfg.Addr = net.JoinHostPort(ip, strconv.Itoa(c.cfg.SSHPort))
 	}
@@ -222,21 +230,42 @@ func (c *connector) dialSSH(ctx context.Context) (*SSH, error) {
 	return DialSSH(ctx, cfg)
 }
 
+// causes sums up the failures so far, naming each transport tried.
 func (c *connector) causes() string {
-	switch {
-	case c.agentErr != nil && c.sshErr != nil:
-		return fmt.Sprintf("agent: %v; ssh: %v", c.agentErr, c.sshErr)
-	case c.agentErr != nil:
-		return fmt.Sprintf("agent: %v", c.agentErr)
-	case c.sshErr != nil:
-		return fmt.Sprintf("ssh: %v", c.sshErr)
+	var parts []string
+	if !c.agentTally.empty() {
+		parts = append(parts, "guest agent: "+c.agentTally.String())
 	}
-	return "no attempt made"
+	if !c.sshTally.empty() {
+		addr := c.cfg.SSH.Addr
+		if addr == "" {
+			addr = "port " + strconv.Itoa(c.cfg.SSHPort)
+		}
+		parts = append(parts, "SSH "+addr+": "+c.sshTally.String())
+	}
+	if len(parts) == 0 {
+		return "no attempt made"
+	}
+	return strings.Join(parts, "; ")
 }
 
-func (c *connector) giveUp(attempts int) error {
-	if c.mode == ModeAgent {
-		return fmt.Errorf("%w: %s after %d attempt(s) in %s: %v", ErrAgentUnavailable, c.target(), attempts, c.cfg.BootWait, c.agentErr)
+// ctxDone is the error once ctx ended during an attempt (cut: err) or a
+// wait. A deadline is the retry budget running out: report what the
+// attempts saw, not the cut one's "context deadline exceeded".
+func (c *connector) ctxDone(ctx context.Context, cut error) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && (!c.agentTally.empty() || !c.sshTally.empty()) {
+		return c.giveUp()
 	}
-	return fmt.Errorf("%w: %s after %d attempt(s) in %s (%s)", ErrUnreachable, c.target(), attempts, c.cfg.BootWait, c.causes())
+	if cut != nil {
+		return fmt.Errorf("guest: connecting to %s: %w (%v)", c.target(), ctx.Err(), cut)
+	}
+	return fmt.Errorf("guest: connecting to %s: %w (%s)", c.target(), ctx.Err(), c.causes())
+}
+
+func (c *connector) giveUp() error {
+	took := time.Since(c.start).Round(100 * time.Millisecond)
+	if c.mode == ModeAgent {
+		return fmt.Errorf("%w: %s: tried for %s: %s", ErrAgentUnavailable, c.target(), took, c.causes())
+	}
+	return fmt.Errorf("%w: %s: tried for %s: %s", ErrUnreachable, c.target(), took, c.causes())
 }

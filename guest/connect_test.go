@@ -2,6 +2,7 @@ package guest
 
 import (
 	"context"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -42,8 +43,23 @@ func TestConnectUnreachableIsBounded(t *testing.T) {
 	start := time.Now()
 	_, err := Connect(runCtx(t), cfg)
 	must.ErrorIs(t, err, ErrUnreachable)
-	must.StrContains(t, err.Error(), "ssh:")
+	// What every attempt saw, with the transport named; not the last
+	// attempt cut by the deadline.
+	must.RegexMatch(t, regexp.MustCompile(`^guest: unreachable: 127\.0\.0\.1:\d+: tried for 1s: SSH 127\.0\.0\.1:\d+: connection refused for [0-9.]+m?s \(\d+ attempts\)$`), err.Error())
 	must.Less(t, 4*time.Second, time.Since(start))
+}
+
+// A deadline on ctx (the caller's ready timeout) ends Connect with the same
+// summary, not "context deadline exceeded".
+func TestConnectDeadlineSummarisesAttempts(t *testing.T) {
+	noLeaks(t)
+	cfg := Config{Mode: ModeSSH, SSH: SSHConfig{Addr: "127.0.0.1:" + strconv.Itoa(freePort(t)), User: "a", Password: "b"}, BootWait: time.Minute}
+	ctx, cancel := context.WithTimeout(runCtx(t), 700*time.Millisecond)
+	defer cancel()
+	_, err := Connect(ctx, cfg)
+	must.ErrorIs(t, err, ErrUnreachable)
+	must.StrContains(t, err.Error(), "connection refused")
+	must.StrNotContains(t, err.Error(), "deadline")
 }
 
 func TestTartExecFailures(t *testing.T) {

@@ -73,7 +73,10 @@ func validate(cmd Command) error {
 	if len(cmd.Argv) > 0 && cmd.Argv[0] == "" {
 		return invalid("Argv[0] is empty: give the program to run")
 	}
-	for _, s := range append(slices.Clone(cmd.Argv), cmd.Shell, cmd.Dir) {
+	if cmd.LoginShell != "" && cmd.Script == "" {
+		return invalid("LoginShell needs a Script: it only sets up the environment the script's Shell runs in")
+	}
+	for _, s := range append(slices.Clone(cmd.Argv), cmd.Shell, cmd.LoginShell, cmd.Dir) {
 		if strings.ContainsRune(s, 0) {
 			return invalid("argument %q contains a NUL byte", s)
 		}
@@ -100,6 +103,11 @@ func targetArgv(cmd Command, dir string) []string {
 	shell := cmd.Shell
 	if shell == "" {
 		shell = DefaultShell
+	}
+	if cmd.LoginShell != "" {
+		// bash, zsh and sh all take -l and set $@ from the words after
+		// the -c text's $0.
+		return []string{cmd.LoginShell, "-l", "-c", `exec "$@"`, cmd.LoginShell, shell, dir + "/script"}
 	}
 	return []string{shell, dir + "/script"}
 }

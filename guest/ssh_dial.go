@@ -37,7 +37,7 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		}
 		wait := bo.next()
 		if remaining := time.Until(deadline); remaining <= 0 {
-			return nil, fmt.Errorf("%w: %s after %d attempt(s) in %s: %v (the VM may not be booted, sshd not running, or the address wrong)",
+			return nil, fmt.Errorf("%w: %s after %d attempt(s) in %s: %w (the VM may not be booted, sshd not running, or the address wrong)",
 				ErrUnreachable, cfg.Addr, attempt, cfg.RetryUntil, err)
 		} else if wait > remaining {
 			wait = remaining

@@ -21,15 +21,19 @@ type Transport interface {
 
 // Command describes one command run in the guest.
 type Command struct {
-	Argv   []string          // run directly (no shell) when Script == ""
-	Shell  string            // with Script: the interpreter; "" = DefaultShell (never the login shell)
-	Script string            // uploaded to a private guest file, then run by Shell: any size works
-	Env    map[string]string // for this command only; delivered in an uploaded wrapper, never in argv
-	Dir    string            // working directory; "" = the guest user's home
-	Stdin  io.Reader         // nil = empty stdin (immediate EOF)
-	Stdout io.Writer         // nil = discarded
-	Stderr io.Writer         // nil = discarded; kept apart from Stdout (with a PTY both arrive on Stdout)
-	PTY    *PTY              // nil = no terminal
+	Argv   []string // run directly (no shell) when Script == ""
+	Shell  string   // with Script: the interpreter; "" = DefaultShell (never the login shell)
+	Script string   // uploaded to a private guest file, then run by Shell: any size works
+	// LoginShell, with Script, starts Shell from this shell's login
+	// environment (`LoginShell -l -c 'exec "$@"'`: its profile's PATH and
+	// variables apply) without letting it interpret the script. "" = none.
+	LoginShell string
+	Env        map[string]string // for this command only; delivered in an uploaded wrapper, never in argv
+	Dir        string            // working directory; "" = the guest user's home
+	Stdin      io.Reader         // nil = empty stdin (immediate EOF)
+	Stdout     io.Writer         // nil = discarded
+	Stderr     io.Writer         // nil = discarded; kept apart from Stdout (with a PTY both arrive on Stdout)
+	PTY        *PTY              // nil = no terminal
 	// Signals are forwarded to the remote command while it runs (SSH
 	// "signal" request or the agent's own forwarding, then, if the command
 	// is still alive after SignalGrace, a `kill` of its process group run

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"os/exec"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // setProcessGroup puts the child in a new process group so cancellation can
@@ -47,4 +49,16 @@ func signalGroup(pid int) error {
 		return syscall.Kill(pid, syscall.SIGKILL)
 	}
 	return nil
+}
+
+// exitSignal names the signal that ended cmd ("SIGKILL"), "" otherwise.
+func exitSignal(cmd *exec.Cmd) string {
+	if cmd.ProcessState == nil {
+		return ""
+	}
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return ""
+	}
+	return unix.SignalName(ws.Signal())
 }

@@ -28,6 +28,7 @@ type RunHandle struct {
 	done     chan struct{} // closed when tart run exits (parent only)
 	mu       sync.Mutex
 	exitCode int
+	exitSig  string   // "SIGKILL"... when a signal ended tart run
 	args     []string // redacted argv, for errors
 	logOff   int64    // where this run's output starts in LogPath
 }
@@ -48,6 +49,23 @@ func (h *RunHandle) ExitCode() int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.exitCode
+}
+
+// ExitSignal names the signal that ended tart run ("SIGKILL"), "" when it
+// exited by itself, still runs, or the handle is attached.
+func (h *RunHandle) ExitSignal() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.exitSig
+}
+
+// ExitDescription says how tart run ended: "exit code N" or "killed by
+// SIGKILL" (never the -1 a signal leaves in ExitCode).
+func (h *RunHandle) ExitDescription() string {
+	if sig := h.ExitSignal(); sig != "" {
+		return "killed by " + sig
+	}
+	return fmt.Sprintf("exit code %d", h.ExitCode())
 }
 
 // Alive reports whether the tart run process still exists. For an attached
@@ -197,6 +215,7 @@ func (c *Client) Run(ctx context.Context, name string, o RunOptions) (*RunHandle
 		_ = cmd.Wait()
 		h.mu.Lock()
 		h.exitCode = exitCode(cmd)
+		h.exitSig = exitSignal(cmd)
 		h.mu.Unlock()
 		close(h.done)
 	}()
