@@ -20,7 +20,8 @@ import (
 	"github.com/tartanhq/tartan/internal/testenv"
 )
 
-// agent is one Nomad agent process with the tart driver in its plugin dir.
+// agent is one Nomad agent process with the tart and container drivers in
+// its plugin dir.
 type agent struct {
 	t       testing.TB
 	dir     string // everything of this agent: config, plugins, tart home, slots, log
@@ -34,11 +35,17 @@ type agent struct {
 	tartHome string
 	plugin   string
 	tartSim  string
+
+	// The Apple container driver and its simulator (container_*_test.go).
+	containerPlugin string
+	containerSim    string
+	containerRoot   string // CONTAINER_APP_ROOT of the agent (and so its plugin)
 }
 
 // binaries are built once per test process.
 type binaries struct {
-	nomad, plugin, tartSim string
+	nomad, plugin, tartSim        string
+	containerPlugin, containerSim string
 }
 
 func buildBinaries(t testing.TB) binaries {
@@ -59,7 +66,8 @@ func buildBinaries(t testing.TB) binaries {
 			t.Fatalf("building nomad: %v\n%s", err, out)
 		}
 	}
-	return binaries{nomad: nomad, plugin: testenv.Binary(t, "nomad-driver-tart"), tartSim: testenv.TartSim(t)}
+	return binaries{nomad: nomad, plugin: testenv.Binary(t, "nomad-driver-tart"), tartSim: testenv.TartSim(t),
+		containerPlugin: testenv.Binary(t, "nomad-driver-container"), containerSim: testenv.Binary(t, "container-sim")}
 }
 
 var nomadBuildDir string
@@ -101,6 +109,7 @@ func newAgent(t testing.TB, bins binaries, dev bool) *agent {
 	must(t, os.MkdirAll(plugDir, 0o755))
 	a.plugin = filepath.Join(plugDir, "nomad-driver-tart")
 	must(t, copyFile(bins.plugin, a.plugin))
+	a.setupContainer(bins, plugDir)
 	ports := freePorts(t, 3)
 	a.http = ports[0]
 	var server string
@@ -132,7 +141,7 @@ client {
   enabled = true
   options = {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
-    "driver.allowlist"     = "tart"
+    "driver.allowlist"     = "tart,container"
   }
 }
 plugin "nomad-driver-tart" {
@@ -143,7 +152,8 @@ plugin "nomad-driver-tart" {
     gc_grace    = "5s"
   }
 }
-`, server, ports[0], ports[1], ports[2], plugDir, bins.tartSim, a.tartHome, filepath.Join(dir, "slots"))
+%s
+`, server, ports[0], ports[1], ports[2], plugDir, bins.tartSim, a.tartHome, filepath.Join(dir, "slots"), a.containerPluginBlock())
 	a.cfgPath = filepath.Join(dir, "agent.hcl")
 	must(t, os.WriteFile(a.cfgPath, []byte(cfg), 0o644))
 	c, err := api.NewClient(&api.Config{Address: fmt.Sprintf("http://127.0.0.1:%d", a.http)})
@@ -165,6 +175,7 @@ func (a *agent) start(nomadBin string) {
 	must(a.t, err)
 	defer logf.Close()
 	a.cmd = exec.Command(nomadBin, args...)
+	a.cmd.Env = append(os.Environ(), a.containerEnv()...)
 	a.cmd.Stdout, a.cmd.Stderr = logf, logf
 	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	must(a.t, a.cmd.Start())
@@ -185,15 +196,17 @@ func (a *agent) waitHealthy(timeout time.Duration) {
 			last = err.Error()
 			return false
 		}
-		d := n.Drivers["tart"]
-		if d == nil || !d.Healthy || n.Status != "ready" {
-			last = fmt.Sprintf("node %s, driver %+v", n.Status, d)
-			return false
+		for _, name := range []string{"tart", "container"} {
+			d := n.Drivers[name]
+			if d == nil || !d.Healthy || n.Status != "ready" {
+				last = fmt.Sprintf("node %s, driver %s %+v", n.Status, name, d)
+				return false
+			}
 		}
 		return true
 	})
 	if !ok {
-		a.t.Fatalf("agent not ready with a healthy tart driver after %s (%s)\n%s", timeout, last, a.logTail(60))
+		a.t.Fatalf("agent not ready with healthy tart and container drivers after %s (%s)\n%s", timeout, last, a.logTail(60))
 	}
 }
 
@@ -228,14 +241,17 @@ func (a *agent) destroy(keep bool) []string {
 		_, _ = a.tart(ctx, "stop", vm)
 		_, _ = a.tart(ctx, "delete", vm)
 	}
-	for _, pid := range supervisorsOf(a.plugin) {
-		leaks = append(leaks, fmt.Sprintf("task supervisor pid %d", pid))
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+	for _, plugin := range []string{a.plugin, a.containerPlugin} {
+		for _, pid := range supervisorsOf(plugin) {
+			leaks = append(leaks, fmt.Sprintf("task supervisor pid %d", pid))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		for _, pid := range processesOf(plugin, false) {
+			leaks = append(leaks, fmt.Sprintf("plugin pid %d", pid))
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
 	}
-	for _, pid := range a.pluginPIDs() {
-		leaks = append(leaks, fmt.Sprintf("plugin pid %d", pid))
-		_ = syscall.Kill(pid, syscall.SIGKILL)
-	}
+	leaks = append(leaks, a.destroyContainers(ctx)...)
 	if keep || len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "agent dir kept for inspection: %s\n%s\n", a.dir, a.logTail(80))
 	} else {
@@ -378,7 +394,7 @@ func processesOf(exe string, supervisors bool) []int {
 		if len(args) == 0 || string(args[0]) != exe {
 			continue
 		}
-		isSup := len(args) > 1 && string(args[1]) == "tart-supervisor"
+		isSup := len(args) > 1 && strings.HasSuffix(string(args[1]), "-supervisor")
 		if isSup != supervisors {
 			continue
 		}
