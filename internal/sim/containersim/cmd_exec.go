@@ -72,7 +72,11 @@ func cmdExec(e *env, p *parsed) error {
 		fmt.Fprintln(e.stdout, id)
 		return nil
 	}
-	err = cmd.Run()
+	if p.flag("tty") {
+		err = e.runOnPTY(cmd, p.flag("interactive"))
+	} else {
+		err = cmd.Run()
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		code := ee.ExitCode()

@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 func cmdRun(e *env, p *parsed) error {
@@ -237,6 +239,11 @@ func (e *env) discard(c *container) {
 // the runtime reports the exit status, which becomes the CLI's.
 func (e *env) attach(fc *frameConn, interactive, tty bool) error {
 	defer fc.rw.Close()
+	if f, ok := e.stdin.(*os.File); ok && tty && interactive && term.IsTerminal(int(f.Fd())) {
+		if st, err := term.MakeRaw(int(f.Fd())); err == nil {
+			defer func() { _ = term.Restore(int(f.Fd()), st) }()
+		}
+	}
 	if interactive {
 		go func() {
 			buf := make([]byte, 32*1024)

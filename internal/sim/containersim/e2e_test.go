@@ -417,3 +417,15 @@ func TestConcurrentRunsGetDistinctAddresses(t *testing.T) {
 	s.must("run", "-d", "--name", "again", "busybox", "sleep", "1000")
 	must.Eq(t, freed, s.inspect("again").Status.Networks[0].IPv4Address)
 }
+
+func TestExecTTY(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	s.must("run", "-d", "--name", "tty", "busybox", "sleep", "1000")
+	r := s.run("exec", "-t", "tty", "sh", "-c", "tty; echo to-err >&2; exit 3")
+	must.Eq(t, 3, r.code)
+	must.StrContains(t, r.stdout, "/dev/pts/")
+	must.StrContains(t, r.stdout, "to-err") // one terminal: stderr merged
+	must.Eq(t, "", r.stderr)
+	s.must("kill", "tty")
+}

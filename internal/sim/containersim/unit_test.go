@@ -337,3 +337,28 @@ func TestRenderJSONPretty(t *testing.T) {
 	must.Eq(t, "[\n  {\n    \"a\" : {\n      \"x\" : \"p\\/q\",\n      \"y\" : []\n    },\n    \"b\" : 1\n  }\n]", got)
 	must.Eq(t, `[{"b":1,"a":{"y":[],"x":"p/q"}}]`, string(renderJSON(v, jsonStyle{})))
 }
+
+func TestNetworkCommands(t *testing.T) {
+	root := startedRoot(t)
+	out, _, code := cli(t, root, nil, "network", "list")
+	must.Eq(t, 0, code)
+	must.Eq(t, "NETWORK  SUBNET\ndefault  192.168.64.0/24\n", out)
+	out, _, code = cli(t, root, nil, "network", "create", "backend")
+	must.Eq(t, 0, code)
+	must.Eq(t, "backend\n", out)
+	out, _, _ = cli(t, root, nil, "network", "ls", "--format", "json")
+	var nets []struct {
+		ID     string            `json:"id"`
+		Status map[string]string `json:"status"`
+	}
+	must.NoError(t, json.Unmarshal([]byte(out), &nets))
+	must.Len(t, 2, nets)
+	must.Eq(t, "default", nets[0].ID)
+	must.Eq(t, "192.168.64.1", nets[0].Status["ipv4Gateway"])
+	_, errOut, code := cli(t, root, nil, "network", "delete", "default")
+	must.Eq(t, 1, code)
+	must.Eq(t, "Error: cannot delete a builtin network: default\n", errOut)
+	out, _, code = cli(t, root, nil, "network", "rm", "backend")
+	must.Eq(t, 0, code)
+	must.Eq(t, "backend\n", out)
+}
