@@ -78,6 +78,10 @@ type TaskConfig struct {
 	SSHAgent         bool         `codec:"ssh_agent"`
 	Virtualization   bool         `codec:"virtualization"`
 	Auth             RegistryAuth `codec:"auth"`
+
+	// Platform (ours, not the earlier driver's): the image variant to pull
+	// and run, e.g. linux/amd64 with rosetta on Apple silicon.
+	Platform string `codec:"platform"`
 }
 
 func authSpec() *hclspec.Spec {
@@ -140,4 +144,5 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"ssh_agent":          withDefault("ssh_agent", "bool", "false"),
 	"virtualization":     withDefault("virtualization", "bool", "false"),
 	"auth":               authSpec(),
+	"platform":           hclspec.NewAttr("platform", "string", false),
 })

@@ -33,9 +33,9 @@ func (d *Driver) pullImage(ctx context.Context, client *applecontainer.Client, c
 	begin := time.Now()
 	var err error
 	if s.Credentials != nil {
-		err = client.PullWithCredentials(pctx, ref, s.Credentials, applecontainer.PullOptions{})
+		err = client.PullWithCredentials(pctx, ref, s.Credentials, applecontainer.PullOptions{Platform: s.Run.Platform})
 	} else {
-		err = client.Pull(pctx, ref, applecontainer.PullOptions{})
+		err = client.Pull(pctx, ref, applecontainer.PullOptions{Platform: s.Run.Platform})
 	}
 	if err != nil {
 		if errors.Is(pctx.Err(), context.DeadlineExceeded) {

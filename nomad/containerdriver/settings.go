@@ -42,6 +42,7 @@ const (
 )
 
 var (
+	platformRE    = regexp.MustCompile(`^[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?$`)
 	networkNameRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9._-]{0,61}[a-z0-9])?$`)
 	hostnameRE    = regexp.MustCompile(`^[a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])?$`)
 )
@@ -104,6 +105,10 @@ func resolve(tc *TaskConfig, pc *PluginConfig, cfg *drivers.TaskConfig) (*taskSe
 	}
 	r.Args = append(r.Args, tc.Args...)
 	r.Entrypoint = tc.Entrypoint
+	if tc.Platform != "" && !platformRE.MatchString(tc.Platform) {
+		return nil, badOption("platform", tc.Platform, "want os/arch[/variant], e.g. linux/arm64 or linux/amd64")
+	}
+	r.Platform = tc.Platform
 	if tc.WorkingDir != "" && !path.IsAbs(tc.WorkingDir) {
 		return nil, badOption("working_dir", tc.WorkingDir, "must be an absolute path in the container")
 	}

@@ -107,6 +107,13 @@ func TestResolve_CommandArgsEntrypoint(t *testing.T) {
 	must.Nil(t, mustResolve(t, TaskConfig{Image: "busybox"}, pc, cfg).Run.Args)
 }
 
+// TestResolve_Platform: the variant to run (and pull).
+func TestResolve_Platform(t *testing.T) {
+	s := mustResolve(t, TaskConfig{Image: "ubuntu", Platform: "linux/amd64", Rosetta: true}, defaultPluginConfig(), nomadTask(t))
+	must.Eq(t, "linux/amd64", s.Run.Platform)
+	must.True(t, s.Run.Rosetta)
+}
+
 // TestResolve_Hostname: the container ID is the hostname in Apple
 // container, so hostname names the container.
 func TestResolve_Hostname(t *testing.T) {
@@ -173,6 +180,7 @@ func TestResolve_RejectsWithTheOptionNamed(t *testing.T) {
 		{name: "dns not an IP", tc: TaskConfig{Image: "b", DNS: []string{"dns.example"}}, option: "dns", hint: "IP"},
 		{name: "capability", tc: TaskConfig{Image: "b", CapAdd: []string{"NET ADMIN"}}, option: "cap_add", hint: "NET_ADMIN"},
 		{name: "half auth", tc: TaskConfig{Image: "b", Auth: RegistryAuth{Username: "u"}}, option: "auth", hint: "both"},
+		{name: "platform", tc: TaskConfig{Image: "b", Platform: "amd64"}, option: "platform", hint: "os/arch"},
 		{name: "bad pull timeout", tc: TaskConfig{Image: "b", ImagePullTimeout: "forever"}, option: "image_pull_timeout", hint: "duration"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -176,7 +176,7 @@ var runOptionNames = map[string]string{
 	"CPUs": "resources.cores", "MemoryBytes": "resources.memory", "Volumes": "volumes", "Tmpfs": "tmpfs",
 	"Publish": "ports", "Networks": "network_mode", "DNS": "dns", "DNSSearch": "dns_search", "DNSOptions": "dns_options",
 	"Labels": "labels", "CapAdd": "cap_add", "CapDrop": "cap_drop", "ReadOnly": "readonly_rootfs", "Init": "init",
-	"TTY": "tty", "Rosetta": "rosetta", "SSH": "ssh_agent", "Virtualization": "virtualization",
+	"TTY": "tty", "Rosetta": "rosetta", "SSH": "ssh_agent", "Virtualization": "virtualization", "Platform": "platform",
 }
 
 // explainInput turns the client's input or version errors into config
