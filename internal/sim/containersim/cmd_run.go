@@ -22,17 +22,22 @@ func cmdRun(e *env, p *parsed) error {
 	if err := e.ensureKernel(); err != nil {
 		return err
 	}
+	e.trace("validated")
 	c, err := e.createContainer(r, p, e.progressSink(r.Progress))
 	if err != nil {
 		return err
 	}
+	e.trace("created (image resolved, rootfs unpacked)")
 	fc, cmd, err := e.startRuntime(c)
 	if err != nil {
 		e.discard(c)
 		return err
 	}
+	e.trace("runtime spawned")
 	go func() { _ = cmd.Wait() }() // reap the runtime if it ends while we attach
-	if err := waitStarted(fc); err != nil {
+	err = waitStarted(fc)
+	e.trace("process started")
+	if err != nil {
 		fc.rw.Close()
 		e.discard(c)
 		return e.startError(c, err)
@@ -162,6 +167,7 @@ func (e *env) createContainer(r *runRequest, p *parsed, progress func(string)) (
 	if err != nil {
 		return nil, err
 	}
+	e.trace("image resolved")
 	unlock, err := e.globalLock()
 	if err != nil {
 		return nil, err
@@ -263,6 +269,7 @@ func (e *env) attach(fc *frameConn, interactive, tty bool) error {
 	}
 	stopSignals := e.catchSignals(fc)
 	defer stopSignals()
+	sawOutput := false
 	for {
 		t, p, err := fc.read()
 		if err != nil {
@@ -270,10 +277,15 @@ func (e *env) attach(fc *frameConn, interactive, tty bool) error {
 		}
 		switch t {
 		case frameStdout:
+			if !sawOutput {
+				sawOutput = true
+				e.trace("first output")
+			}
 			_, _ = e.stdout.Write(p)
 		case frameStderr:
 			_, _ = e.stderr.Write(p)
 		case frameExit:
+			e.trace("exit status received")
 			code := exitFromPayload(p)
 			if code < 0 || code > 255 {
 				code = 255

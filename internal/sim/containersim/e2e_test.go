@@ -429,3 +429,25 @@ func TestExecTTY(t *testing.T) {
 	must.Eq(t, "", r.stderr)
 	s.must("kill", "tty")
 }
+
+func TestPre1AttachedCLIForwardsSignals(t *testing.T) {
+	t.Parallel()
+	s := newSim(t, "CONTAINER_SIM_PROFILE=0.12")
+	cmd := s.command(nil, "run", "--name", "fwd", "busybox", "sh", "-c", "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 0.05; done")
+	stdout, err := cmd.StdoutPipe()
+	must.NoError(t, err)
+	must.NoError(t, cmd.Start())
+	rd := bufio.NewReader(stdout)
+	line, err := rd.ReadString('\n')
+	must.NoError(t, err)
+	must.Eq(t, "ready\n", line)
+	must.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	line, err = rd.ReadString('\n')
+	must.NoError(t, err)
+	must.Eq(t, "got-term\n", line)
+	must.Error(t, cmd.Wait())
+	must.Eq(t, 42, cmd.ProcessState.ExitCode())
+	var got []map[string]any
+	must.NoError(t, json.Unmarshal([]byte(s.must("inspect", "fwd")), &got))
+	must.Eq(t, "stopped", got[0]["status"].(string)) // pre-1.0: status is a string
+}

@@ -31,7 +31,8 @@ type env struct {
 	ver    version
 	self   string // path of this executable, for runtime re-execs
 
-	attachedBundle string // bundle of the container an attached CLI follows
+	attachedBundle string    // bundle of the container an attached CLI follows
+	started        time.Time // process start, for trace
 }
 
 // version is the simulated release; pre-1.0 releases use the 0.x JSON profile.
@@ -103,6 +104,14 @@ func (e *env) knobDuration(name string) time.Duration {
 
 func (e *env) knobSet(name string) bool { return e.getenv(name) != "" }
 
+// trace prints a timing line on stderr when CONTAINER_SIM_TRACE is set
+// (for benchmarks: where a run's time goes).
+func (e *env) trace(what string) {
+	if e.knobSet("CONTAINER_SIM_TRACE") {
+		fmt.Fprintf(e.stderr, "container-sim trace: %7.1fms %s\n", float64(time.Since(e.started).Microseconds())/1000, what)
+	}
+}
+
 // DefaultAppRoot is the state directory when CONTAINER_APP_ROOT is unset.
 const DefaultAppRoot = "/var/lib/container-sim"
 
@@ -112,7 +121,7 @@ func Main(args []string) int {
 	if err != nil {
 		self = os.Args[0]
 	}
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, self: self}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, self: self, started: time.Now()}
 	return e.main(args)
 }
 

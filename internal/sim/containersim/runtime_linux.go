@@ -74,7 +74,7 @@ func RuntimeMain(args []string) int {
 		return exitUsage
 	}
 	self, _ := os.Executable()
-	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, root: args[0], self: self}
+	e := &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, root: args[0], self: self, started: time.Now()}
 	e.loadVersion()
 	r := &runtimeProc{e: e, abortBoot: make(chan struct{}), exited: make(chan struct{})}
 	if err := r.run(args[1]); err != nil {
@@ -372,9 +372,11 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 	if c.Opts.IPv4 != "" {
 		addr, _ = netip.ParsePrefix(c.Opts.IPv4)
 	}
+	e.trace("runtime: lock taken")
 	if err := createNetns(ns, addr, c.Opts.Gateway, c.Opts.MACAddress); err != nil {
 		return nil, err
 	}
+	e.trace("runtime: network namespace ready")
 	mounts, err := e.containerMounts(c)
 	if err != nil {
 		return nil, err
@@ -463,7 +465,9 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 		done <- err
 	}()
 	r.waitDone = done
+	e.trace("runtime: runc run started")
 	pid, err := waitPIDFile(pidFile, done)
+	e.trace("runtime: init pid written")
 	if err != nil {
 		return nil, r.startFailure(err)
 	}
