@@ -236,3 +236,20 @@ func TestDriver_GCOffKeepsTheContainerUntilTheTaskRestarts(t *testing.T) {
 	must.NoError(t, h.DestroyTask(again.ID, true))
 	e.keep[id] = true
 }
+
+// TestDriver_StartFailureIsADriverError: a container whose process cannot
+// start (missing executable) fails StartTask with the CLI's reason, not
+// with an exit code; nothing of it reaches stdout and the container is
+// gone.
+func TestDriver_StartFailureIsADriverError(t *testing.T) {
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	task := newTask(t, "broken", TaskConfig{Command: "/no/such/program"})
+	mkAllocDir(t, h, task, true)
+	_, _, err := h.StartTask(task)
+	t.Logf("start error: %v", err)
+	must.ErrorContains(t, err, "failed to start")
+	must.ErrorContains(t, err, "/no/such/program")
+	must.Eq(t, "", readLog(t, task, "stdout"))
+	must.False(t, e.containerExists(containerName(task.AllocID, task.Name)))
+}

@@ -236,7 +236,11 @@ func waitRunning(ctx context.Context, client *applecontainer.Client, st *TaskSta
 				return fmt.Errorf("%w: %s (see %s)", ErrStartFailed, e.Err, supervisor.LogPath(st.StateDir))
 			}
 			if cliErr := applecontainer.ExecFailure(st.StartArgs, e.ExitCode, e.StderrTail); cliErr != nil {
-				return explainCLI("starting the container", fmt.Errorf("%w: %w", ErrStartFailed, cliErr))
+				what := "starting the container"
+				if strings.Contains(cliErr.Error(), "target executable") {
+					what += " (the command or entrypoint is not in the image)"
+				}
+				return explainCLI(what, fmt.Errorf("%w: %w", ErrStartFailed, cliErr))
 			}
 			return nil
 		}
