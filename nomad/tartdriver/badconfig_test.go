@@ -69,10 +69,9 @@ func TestBadConfig_VMDyingDuringBootFailsFast(t *testing.T) {
 	task := newTask(t, "dies", TaskConfig{Image: linuxImage, ReadyTimeout: "2m"})
 	mkAllocDirNoLogs(t, h, task)
 	began := time.Now()
-	_, _, err := h.StartTask(task)
-	must.ErrorContains(t, err, "VM stopped while starting")
+	res := bootFailure(t, e, h, task, 30*time.Second)
+	must.ErrorContains(t, res.Err, "VM stopped while starting")
 	must.Less(t, 20*time.Second, time.Since(began))
-	must.False(t, e.vmExists(vmName(task.AllocID, task.Name)))
 }
 
 func TestBadConfig_NoIPWithinReadyTimeout(t *testing.T) {
@@ -81,7 +80,6 @@ func TestBadConfig_NoIPWithinReadyTimeout(t *testing.T) {
 	h, _ := e.newHarness(e.pluginConfig())
 	task := newTask(t, "noip", TaskConfig{Image: linuxImage, ReadyTimeout: "2s"})
 	mkAllocDirNoLogs(t, h, task)
-	_, _, err := h.StartTask(task)
-	must.ErrorContains(t, err, "ready_timeout")
-	must.False(t, e.vmExists(vmName(task.AllocID, task.Name)))
+	res := bootFailure(t, e, h, task, 30*time.Second)
+	must.ErrorContains(t, res.Err, "ready_timeout")
 }

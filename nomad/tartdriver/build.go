@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/tartanhq/tartan/slots"
 	"github.com/tartanhq/tartan/supervisor"
@@ -32,6 +31,8 @@ type vmBuild struct {
 	follow   *followPlan
 	follower *supervisor.Pending
 	stateDir string
+	// runLogOff is where this run's output starts in the run log.
+	runLogOff int64
 }
 
 func (b *vmBuild) clone(ctx context.Context, s *taskSettings) error {
@@ -124,6 +125,9 @@ func (b *vmBuild) start(ctx context.Context, s *taskSettings, guestOS string, sl
 	o.Dirs = append(taskShares(b.cfg), o.Dirs...)
 	o.LogPath = filepath.Join(stateDir, runLogName)
 	b.stateDir = stateDir
+	if fi, err := os.Stat(o.LogPath); err == nil {
+		b.runLogOff = fi.Size()
+	}
 	follow, err := planFollow(b.cfg, s, guestOS, stateDir)
 	if err != nil {
 		return nil, err
@@ -165,18 +169,6 @@ func (b *vmBuild) startFollower(run *tart.RunHandle) error {
 	return nil
 }
 
-// awaitFollower waits for the follower's handshake (it overlapped the IP
-// wait) and reports whether the task has one.
-func (b *vmBuild) awaitFollower() (bool, error) {
-	if b.follower == nil {
-		return false, nil
-	}
-	if _, err := b.follower.Await(); err != nil {
-		return false, fmt.Errorf("starting the VM's log follower: %w", err)
-	}
-	return true, nil
-}
-
 // softnetExposeFromPorts maps Nomad's port labels to Softnet forwards
 // host port -> guest port.
 func softnetExposeFromPorts(cfg *drivers.TaskConfig) []string {
@@ -192,74 +184,6 @@ func softnetExposeFromPorts(cfg *drivers.TaskConfig) []string {
 		out = append(out, fmt.Sprintf("%d:%d", p.Value, to))
 	}
 	return out
-}
-
-// waitIP waits for the guest's address, giving up at once if the VM dies.
-func (b *vmBuild) waitIP(ctx context.Context, s *taskSettings, run *tart.RunHandle) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.ReadyTimeout)
-	defer cancel()
-	ctx, stopWatch := run.Watch(ctx)
-	defer stopWatch()
-	resolver := tart.ResolverDefault
-	if s.Run.Net.Mode == tart.NetBridged {
-		resolver = tart.ResolverARP
-	}
-	ip, err := b.client.IP(ctx, b.name, tart.IPOptions{Wait: s.ReadyTimeout, Resolver: resolver})
-	if err == nil {
-		return ip, nil
-	}
-	if exit := run.ExitError(); exit != nil {
-		if errors.Is(exit, tart.ErrVMLimit) {
-			return "", structs.NewRecoverableError(exit, true)
-		}
-		return "", fmt.Errorf("%w before it got an IP address (tart run exit %d): %s", ErrVMDied, run.ExitCode(), run.LogTail(5))
-	}
-	return "", fmt.Errorf("the VM got no IP address within ready_timeout (%s); check its networking (DHCP lease exhaustion is common, see docs): %w", s.ReadyTimeout, err)
-}
-
-// waitGuest waits, within ready_timeout, until the guest accepts commands
-// (proving the transport and its credentials), failing at once if the VM
-// dies.
-func (b *vmBuild) waitGuest(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) (guestTarget, time.Duration, error) {
-	wait := max(time.Until(st.StartedAt.Add(s.ReadyTimeout)), min(s.ReadyTimeout, 5*time.Second))
-	cctx, cancel := context.WithTimeout(ctx, wait)
-	defer cancel()
-	cctx, stopWatch := run.Watch(cctx)
-	defer stopWatch()
-	t := s.target(b.name, st.IP)
-	tr, err := connectGuest(cctx, b.client, t, wait)
-	if err != nil {
-		if !run.Alive() {
-			return t, wait, fmt.Errorf("%w while connecting to the guest: %s", ErrVMDied, run.LogTail(5))
-		}
-		return t, wait, fmt.Errorf("the guest did not accept commands within ready_timeout (%s): %w", s.ReadyTimeout, err)
-	}
-	_ = tr.Close()
-	return t, wait, nil
-}
-
-// startCommand checks that the guest answers, then hands the command to a
-// supervisor that outlives this plugin.
-func (b *vmBuild) startCommand(ctx context.Context, s *taskSettings, st *TaskState, run *tart.RunHandle) error {
-	t, wait, err := b.waitGuest(ctx, s, st, run)
-	if err != nil {
-		return err
-	}
-
-	spec := &supervisor.Spec{
-		StateDir: st.StateDir, TartBinary: b.client.Binary(), TartHome: b.pc.TartHome, VM: b.name,
-		Transport: t.Transport, SSHUser: t.SSHUser, SSHPassword: t.SSHPassword, SSHKey: t.SSHKey,
-		SSHAddr: joinHostPort(st.IP, t.SSHPort), ConnectWait: wait,
-		Argv: s.Command, Env: guestEnv(b.cfg, st.GuestOS), Dir: guestWorkDir(s, st.GuestOS),
-		StdoutPath: b.cfg.StdoutPath, StderrPath: b.cfg.StderrPath,
-	}
-	if spec.StdoutPath == "" {
-		spec.StdoutPath, spec.StderrPath = "/dev/null", "/dev/null"
-	}
-	if _, err := b.d.launchSupervisor(spec); err != nil {
-		return err
-	}
-	return nil
 }
 
 // guestEnv is the task's environment with Nomad's directory variables

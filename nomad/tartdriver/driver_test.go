@@ -19,8 +19,7 @@ func TestDriver_CommandExitCodeAndSeparateStreams(t *testing.T) {
 	task := newTask(t, "cmd", TaskConfig{Image: linuxImage, Command: "echo to-stdout; echo to-stderr >&2; exit 3"})
 	mkAllocDir(t, h, task)
 
-	_, net := start(t, h, task)
-	must.NotEq(t, "", net.IP)
+	start(t, h, task)
 	res := waitExit(t, h, task.ID, 30*time.Second)
 	must.Eq(t, 3, res.ExitCode)
 	must.NoError(t, res.Err)
@@ -32,6 +31,7 @@ func TestDriver_CommandExitCodeAndSeparateStreams(t *testing.T) {
 	st, err := h.InspectTask(task.ID)
 	must.NoError(t, err)
 	must.Eq(t, drivers.TaskStateExited, st.State)
+	must.NotEq(t, "", st.DriverAttributes["ip"])
 	vm := st.DriverAttributes["vm"]
 	must.True(t, e.vmExists(vm))
 	must.NoError(t, h.DestroyTask(task.ID, true))
@@ -68,11 +68,12 @@ func TestDriver_VMTaskRunsUntilStoppedThenDestroyIsIdempotent(t *testing.T) {
 	task := newTask(t, "vm", TaskConfig{Image: macImage})
 	mkAllocDirNoLogs(t, h, task)
 
-	_, net := start(t, h, task)
+	start(t, h, task)
 	must.NoError(t, h.WaitUntilStarted(task.ID, 10*time.Second))
+	ip := waitBooted(t, h, task.ID)
 	st, err := h.InspectTask(task.ID)
 	must.NoError(t, err)
-	must.Eq(t, net.IP, st.DriverAttributes["ip"])
+	must.Eq(t, ip, st.DriverAttributes["ip"])
 	must.Eq(t, "darwin", st.DriverAttributes["guest_os"])
 	vm := st.DriverAttributes["vm"]
 	info, err := e.client.Get(context.Background(), vm)
@@ -106,19 +107,20 @@ func TestDriver_VMTaskRunsUntilStoppedThenDestroyIsIdempotent(t *testing.T) {
 func TestDriver_VMTaskWithTransportWaitsForGuest(t *testing.T) {
 	t.Setenv("TART_SIM_SSH_REFUSE", "1")
 	e := newTestEnv(t)
-	h, _ := e.newHarness(e.pluginConfig())
+	h, d := e.newHarness(e.pluginConfig())
 	ok := newTask(t, "agent", TaskConfig{Image: linuxImage, GuestTransport: "agent"})
 	mkAllocDirNoLogs(t, h, ok)
 	start(t, h, ok)
+	waitBooted(t, h, ok.ID)
+	eventually(t, 20*time.Second, "the guest agent to answer", func() bool { return !taskBooting(d, ok.ID) })
 	res, err := h.ExecTask(ok.ID, []string{"true"}, 10*time.Second)
 	must.NoError(t, err)
 	must.Eq(t, 0, res.ExitResult.ExitCode)
 
 	refused := newTask(t, "ssh", TaskConfig{Image: linuxImage, GuestTransport: "ssh", ReadyTimeout: "2s"})
 	mkAllocDirNoLogs(t, h, refused)
-	_, _, err = h.StartTask(refused)
-	must.ErrorContains(t, err, "did not accept commands within ready_timeout")
-	must.False(t, e.vmExists(vmName(refused.AllocID, refused.Name)))
+	failed := bootFailure(t, e, h, refused, 30*time.Second)
+	must.ErrorContains(t, failed.Err, "did not accept commands within ready_timeout")
 }
 
 func TestDriver_SignalsReachTheGuestCommand(t *testing.T) {

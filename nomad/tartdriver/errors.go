@@ -17,6 +17,8 @@ var (
 	ErrNoCredentials = errors.New("no usable guest credentials")
 	// ErrVMDied: the VM ended while the driver was waiting for it to boot.
 	ErrVMDied = errors.New("VM stopped while starting")
+	// ErrSignalRefused: the signal would harm the task (see SignalTask).
+	ErrSignalRefused = errors.New("signal refused")
 )
 
 // ConfigError names the option at fault and says how to fix it.

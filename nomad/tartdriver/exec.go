@@ -23,14 +23,17 @@ func (d *Driver) execTransport(ctx context.Context, taskID string) (guest.Transp
 	if !h.isRunning() {
 		return nil, nil, fmt.Errorf("task %s is not running", taskID)
 	}
+	if h.booting() {
+		return nil, nil, fmt.Errorf("task %s is still booting its VM; exec works once the task event says the VM is running", taskID)
+	}
 	if h.settings == nil {
-		return nil, nil, fmt.Errorf("%w: the task's config could not be re-read after recovery; exec is unavailable until the task restarts", ErrNoCredentials)
+		return nil, nil, fmt.Errorf("%w: the task was started by an older driver version and its config could not be re-read after recovery; exec is unavailable until the task restarts", ErrNoCredentials)
 	}
 	_, client, _, err := d.snapshot()
 	if err != nil {
 		return nil, nil, err
 	}
-	tr, err := connectGuest(ctx, client, h.settings.target(h.state.VMName, h.state.IP), execConnectWait)
+	tr, err := connectGuest(ctx, client, h.settings.target(h.state.VMName, h.ip()), execConnectWait)
 	if err != nil {
 		return nil, nil, err
 	}

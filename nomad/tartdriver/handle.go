@@ -29,8 +29,16 @@ type TaskState struct {
 	// a supervisor in follow mode copies to its stdout log.
 	LogFollower bool
 	GuestOS     string
-	IP          string
-	StartedAt   time.Time
+	// IP is set for tasks started before the boot moved out of StartTask;
+	// newer tasks record it in their task record (RecordPath) once known.
+	IP        string
+	StartedAt time.Time
+	// RunLogOffset is where this run's output starts in RunLogPath (the
+	// log is appended across restarts): a VM-only task's end is judged by
+	// it.
+	RunLogOffset int64
+	// RecordPath is the driver's own record of the task (see record.go).
+	RecordPath string
 }
 
 // watchInterval is how often a task's processes are checked. Processes the
@@ -52,7 +60,18 @@ type taskHandle struct {
 	// as a SIGKILL, which is what happened to the command.
 	killed atomic.Bool
 
+	// The boot (see boot.go): bootDone is closed once it ended (at once
+	// for a task that needs none), bootCancel ends it, bootAborted says
+	// Stop/Destroy did.
+	bootDone    chan struct{}
+	bootCancel  context.CancelFunc
+	bootAborted atomic.Bool
+	// stopRequested: Nomad stopped the task; a VM-only task's end is then
+	// not a crash.
+	stopRequested atomic.Bool
+
 	mu          sync.RWMutex
+	guestIP     string
 	procState   drivers.TaskState
 	exit        *drivers.ExitResult
 	completedAt time.Time
@@ -63,10 +82,25 @@ type taskHandle struct {
 }
 
 func newTaskHandle(logger hclog.Logger, cfg *drivers.TaskConfig, s *taskSettings, st TaskState, run *tart.RunHandle) *taskHandle {
+	booted := make(chan struct{})
+	close(booted)
 	return &taskHandle{
-		logger: logger, cfg: cfg, settings: s, state: st, run: run,
+		logger: logger, cfg: cfg, settings: s, state: st, run: run, guestIP: st.IP,
+		bootDone: booted, bootCancel: func() {},
 		procState: drivers.TaskStateRunning, done: make(chan struct{}), stopCh: make(chan struct{}),
 	}
+}
+
+func (h *taskHandle) ip() string {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.guestIP
+}
+
+func (h *taskHandle) setIP(ip string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.guestIP = ip
 }
 
 func (h *taskHandle) status() *drivers.TaskStatus {
@@ -75,7 +109,7 @@ func (h *taskHandle) status() *drivers.TaskStatus {
 	return &drivers.TaskStatus{
 		ID: h.cfg.ID, Name: h.cfg.Name, State: h.procState,
 		StartedAt: h.state.StartedAt, CompletedAt: h.completedAt, ExitResult: h.exit,
-		DriverAttributes: map[string]string{"vm": h.state.VMName, "ip": h.state.IP, "guest_os": h.state.GuestOS},
+		DriverAttributes: map[string]string{"vm": h.state.VMName, "ip": h.guestIP, "guest_os": h.state.GuestOS},
 	}
 }
 
@@ -127,6 +161,9 @@ func (h *taskHandle) watch(ctx context.Context) {
 
 // check returns the task's result once it has one.
 func (h *taskHandle) check() *drivers.ExitResult {
+	if h.booting() {
+		return nil // the boot reports its own failure
+	}
 	if !h.state.HasCommand {
 		if !h.vmGone && h.run.Alive() {
 			return nil
@@ -135,11 +172,7 @@ func (h *taskHandle) check() *drivers.ExitResult {
 		if !h.followerDone() {
 			return nil
 		}
-		code := h.run.ExitCode()
-		if code < 0 {
-			code = 0 // reattached, or killed: the VM is simply gone
-		}
-		return &drivers.ExitResult{ExitCode: code}
+		return h.vmEnd()
 	}
 	if res := h.killedResult(exitFromSupervisor(h.state.StateDir)); res != nil {
 		return res

@@ -145,12 +145,16 @@ func runAllocCleanups(h *testutils.DriverHarness) {
 	}
 }
 
-// start runs StartTask and registers DestroyTask as cleanup.
+// start runs StartTask, registers DestroyTask as cleanup and waits until
+// the VM's boot (which StartTask no longer waits for) has ended.
 func start(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) (*drivers.TaskHandle, *drivers.DriverNetwork) {
 	t.Helper()
 	handle, net, err := h.StartTask(task)
 	must.NoError(t, err)
 	t.Cleanup(func() { _ = h.DestroyTask(task.ID, true) })
+	if d, ok := h.Impl().(*Driver); ok {
+		eventually(t, 60*time.Second, "the task's VM to boot", func() bool { return !taskBooting(d, task.ID) })
+	}
 	return handle, net
 }
 
@@ -204,4 +208,37 @@ func (e *testEnv) vmExists(name string) bool {
 	defer cancel()
 	_, err := e.client.Get(ctx, name)
 	return err == nil
+}
+
+// bootFailure starts a task whose boot must fail: StartTask returns once
+// the VM runs, the failure arrives through WaitTask, and DestroyTask (as
+// Nomad calls it after every exit) deletes the VM.
+func bootFailure(t *testing.T, e *testEnv, h *testutils.DriverHarness, task *drivers.TaskConfig, timeout time.Duration) *drivers.ExitResult {
+	t.Helper()
+	_, _, err := h.StartTask(task)
+	must.NoError(t, err)
+	res := waitExit(t, h, task.ID, timeout)
+	must.Error(t, res.Err, must.Sprintf("boot should fail: %+v", res))
+	must.NoError(t, h.DestroyTask(task.ID, true))
+	must.False(t, e.vmExists(vmName(task.AllocID, task.Name)))
+	return res
+}
+
+// waitBooted waits until the task's boot finished and returns its IP.
+func waitBooted(t *testing.T, h *testutils.DriverHarness, id string) string {
+	t.Helper()
+	var ip string
+	eventually(t, 30*time.Second, "the task's VM to get an IP", func() bool {
+		st, err := h.InspectTask(id)
+		must.NoError(t, err)
+		ip = st.DriverAttributes["ip"]
+		return ip != ""
+	})
+	return ip
+}
+
+// taskBooting reports whether the driver still boots the task's VM.
+func taskBooting(d *Driver, id string) bool {
+	th, ok := d.tasks.Get(id)
+	return ok && th.booting()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"syscall"
 	"time"
 
@@ -14,6 +15,10 @@ import (
 
 // vmStopTimeout is how long `tart stop` waits for the VM before SIGKILL.
 const vmStopTimeout = 10 * time.Second
+
+// bootStopGrace caps the guest shutdown wait of a VM-only task stopped
+// while it boots.
+const bootStopGrace = 5 * time.Second
 
 // WaitTask returns a channel that gets the task's result: the guest
 // command's exit code or signal, or (without a command) the VM's end.
@@ -49,6 +54,18 @@ func (d *Driver) StopTask(taskID string, timeout time.Duration, signal string) e
 	}
 	if !h.isRunning() {
 		return nil
+	}
+	h.stopRequested.Store(true)
+	if h.abortBoot() {
+		// Stopped while the VM boots: nothing runs in the guest yet, so
+		// the stop must not wait out the boot. A command task's VM is
+		// powered off at once; a VM-only task's guest gets a short chance
+		// to shut down (it may be far enough to honour the request).
+		d.emit(h.cfg, "Stopping the VM while it boots", nil)
+		if h.state.HasCommand {
+			return d.stopVM(h)
+		}
+		timeout = min(timeout, bootStopGrace)
 	}
 	if h.state.HasCommand {
 		if signal == "" {
@@ -110,6 +127,7 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 	}
 	ctx, cancel := context.WithTimeout(d.ctx, 2*time.Minute)
 	defer cancel()
+	h.abortBoot()
 	if h.state.HasCommand && supervisor.Alive(h.state.StateDir) {
 		_ = supervisor.Signal(h.state.StateDir, "KILL")
 	}
@@ -118,6 +136,11 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 	}
 	h.stopWatching()
 	killSupervisor(h)
+	if h.state.RecordPath != "" {
+		if err := os.Remove(h.state.RecordPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			h.logger.Warn("removing the task record", "error", err)
+		}
+	}
 	d.tasks.Delete(taskID)
 	return nil
 }
@@ -145,6 +168,14 @@ func (d *Driver) SignalTask(taskID string, signal string) error {
 	h, ok := d.tasks.Get(taskID)
 	if !ok {
 		return drivers.ErrTaskNotFound
+	}
+	if h.booting() {
+		return fmt.Errorf("task %s is still booting its VM: nothing runs in the guest yet to receive %s; retry once the task event says the VM is running", taskID, signal)
+	}
+	if !h.state.HasCommand && signal == "SIGUSR1" && (h.settings == nil || !h.settings.Run.Suspendable) {
+		// tart run takes SIGUSR1 as "suspend", which fails for a VM not
+		// started suspendable and loses the VM.
+		return fmt.Errorf("%w: SIGUSR1 to a VM-only task means `tart suspend`, and this VM was not started with suspendable = true; use SIGUSR2 to ask the guest to shut down, or set suspendable = true in the task config", ErrSignalRefused)
 	}
 	if h.state.HasCommand {
 		if !supervisor.KnownSignal(signal) {

@@ -63,7 +63,8 @@ func TestRecover_NewPluginInstanceReattaches(t *testing.T) {
 }
 
 // TestRecover_VMTaskAfterVMDiedReportsExit: recovery of a task whose VM
-// ended while no plugin was watching reports the end instead of failing.
+// was stopped (tart stop) while no plugin was watching reports the end, as
+// a failure: only a guest power-off is success.
 func TestRecover_VMTaskWhoseVMIsGone(t *testing.T) {
 	e := newTestEnv(t)
 	h1, d1 := e.newHarness(e.pluginConfig())
@@ -82,7 +83,9 @@ func TestRecover_VMTaskWhoseVMIsGone(t *testing.T) {
 	t.Cleanup(func() { _ = h2.DestroyTask(task.ID, true) })
 	must.NoError(t, h2.RecoverTask(handle))
 	res := waitExit(t, h2, task.ID, 10*time.Second)
-	must.Eq(t, 0, res.ExitCode)
+	must.False(t, res.Successful())
+	must.ErrorContains(t, res.Err, ErrVMCrashed.Error()) // errors cross gRPC as text
+	must.ErrorContains(t, res.Err, "stopped from outside Nomad")
 	must.NoError(t, h2.DestroyTask(task.ID, true))
 	must.False(t, e.vmExists(state.VMName))
 }
@@ -101,7 +104,9 @@ func TestRecover_RejectsForeignHandles(t *testing.T) {
 
 // TestVMDeath_EndsTheTask: a VM that dies under a running task ends it at
 // once: a command task with an error (its outcome is unknown), a VM-only
-// task with the VM's end.
+// task with a failure naming the VM's last error line (tart run itself
+// exits 0 then), a VM-only task whose tart run is SIGKILLed with a failure
+// saying so; a guest power-off is the only success.
 func TestVMDeath_EndsTheTask(t *testing.T) {
 	e := newTestEnv(t)
 	h, _ := e.newHarness(e.pluginConfig())
@@ -123,5 +128,26 @@ func TestVMDeath_EndsTheTask(t *testing.T) {
 	must.False(t, res.Successful())
 	must.Error(t, res.Err)
 	res = waitExit(t, h, vmOnly.ID, 20*time.Second)
-	must.Eq(t, 0, res.ExitCode)
+	must.False(t, res.Successful())
+	must.ErrorContains(t, res.Err, ErrVMCrashed.Error()) // errors cross gRPC as text
+	must.ErrorContains(t, res.Err, "due to error: Internal Virtualization error")
+
+	crashed := newTask(t, "crash", TaskConfig{Image: linuxImage})
+	mkAllocDirNoLogs(t, h, crashed)
+	start(t, h, crashed)
+	c := exec.Command(e.sim, "sim", "fault", vmName(crashed.AllocID, crashed.Name), "crash")
+	c.Env = append(os.Environ(), "TART_HOME="+e.home)
+	out, err := c.CombinedOutput()
+	must.NoError(t, err, must.Sprint(string(out)))
+	res = waitExit(t, h, crashed.ID, 20*time.Second)
+	must.False(t, res.Successful())
+	must.ErrorContains(t, res.Err, "killed by a signal")
+
+	powerOff := newTask(t, "off", TaskConfig{Image: linuxImage, Command: ""})
+	mkAllocDirNoLogs(t, h, powerOff)
+	start(t, h, powerOff)
+	// SIGUSR2 asks the guest to power off: a clean end.
+	must.NoError(t, h.SignalTask(powerOff.ID, "SIGUSR2"))
+	res = waitExit(t, h, powerOff.ID, 20*time.Second)
+	must.True(t, res.Successful(), must.Sprintf("%+v", res))
 }

@@ -96,6 +96,10 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 		return nil, nil, err
 	}
 	run, err := b.start(ctx, s, info.OS, slot, stateDir)
+	if err == nil {
+		// Holders show the VM process: the slot lives as long as it does.
+		_ = slot.SetPID(run.PID)
+	}
 	_ = slot.Release() // tart run holds its own copy for the VM's lifetime
 	if err != nil {
 		return nil, nil, err
@@ -103,60 +107,30 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err := b.startFollower(run); err != nil {
 		return nil, nil, err
 	}
-	ip, err := b.waitIP(ctx, s, run)
-	if err != nil {
+
+	st := TaskState{VMName: name, RunPID: run.PID, RunLogPath: run.LogPath, RunLogOffset: b.runLogOff, StateDir: stateDir,
+		HasCommand: s.Command != nil, LogFollower: b.follower != nil, GuestOS: info.OS, StartedAt: time.Now(),
+		RecordPath: recordPath(pc, name)}
+	if err := writeRecord(st.RecordPath, recordFor(s, "")); err != nil {
 		return nil, nil, err
 	}
-
-	following, err := b.awaitFollower()
-	if err != nil {
-		return nil, nil, err
-	}
-	st := TaskState{VMName: name, RunPID: run.PID, RunLogPath: run.LogPath, StateDir: stateDir,
-		HasCommand: s.Command != nil, LogFollower: following, GuestOS: info.OS, IP: ip, StartedAt: time.Now()}
-	switch {
-	case s.Command != nil:
-		if err := b.startCommand(ctx, s, &st, run); err != nil {
-			return nil, nil, err
-		}
-	case s.Transport != transportAuto:
-		// A VM-only task with an explicit transport is running once its
-		// guest accepts commands (readiness for exec and checks). With
-		// "auto" an image may offer neither agent nor SSH: the IP is enough.
-		if _, _, err := b.waitGuest(ctx, s, &st, run); err != nil {
-			return nil, nil, err
-		}
-	}
-	b.ok = true
-
-	th := newTaskHandle(d.logger.With("task", cfg.Name, "vm", name), cfg, s, st, run)
 	handle := drivers.NewTaskHandle(taskHandleVersion)
 	handle.Config = cfg
 	handle.State = drivers.TaskStateRunning
 	if err := handle.SetDriverState(&st); err != nil {
+		_ = os.Remove(st.RecordPath)
 		return nil, nil, fmt.Errorf("encoding driver state: %w", err)
 	}
+	b.ok = true // from here on the VM is the task's: DestroyTask deletes it
+
+	th := newTaskHandle(d.logger.With("task", cfg.Name, "vm", name), cfg, s, st, run)
+	job := &bootJob{d: d, client: client, tartHome: pc.TartHome, cfg: cfg, s: s, h: th, follower: b.follower}
+	job.start()
 	d.tasks.Set(cfg.ID, th)
 	go th.watch(d.ctx)
-	d.emit(cfg, fmt.Sprintf("VM %s running at %s", name, ip), map[string]string{"vm": name, "ip": ip})
-	return handle, driverNetwork(cfg, ip), nil
-}
-
-// driverNetwork advertises the guest IP; Nomad's port labels map to the
-// guest ports ("to", or the host port when unset).
-func driverNetwork(cfg *drivers.TaskConfig, ip string) *drivers.DriverNetwork {
-	n := &drivers.DriverNetwork{IP: ip, AutoAdvertise: false}
-	if cfg.Resources != nil && cfg.Resources.Ports != nil {
-		n.PortMap = map[string]int{}
-		for _, p := range *cfg.Resources.Ports {
-			to := p.To
-			if to <= 0 {
-				to = p.Value
-			}
-			n.PortMap[p.Label] = to
-		}
-	}
-	return n
+	d.emit(cfg, fmt.Sprintf("VM %s started; waiting for it to boot (ready_timeout %s)", name, s.ReadyTimeout), map[string]string{"vm": name})
+	// No DriverNetwork: the guest's IP is not known yet (see docs, "address_mode").
+	return handle, nil, nil
 }
 
 // pullImage applies the pull policy to remote images.

@@ -64,8 +64,9 @@ func TestVMConfig_WhatTartReceives(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	// StartTask returns before the guest has an IP: no driver network.
 	_, net := start(t, h, task)
-	must.Eq(t, map[string]int{"http": 80, "raw": 23457}, net.PortMap)
+	must.Nil(t, net)
 
 	vm := vmName(task.AllocID, task.Name)
 	r := e.simRun(t, vm)
