@@ -72,7 +72,7 @@ func cmdExec(e *env, p *parsed) error {
 		fmt.Fprintln(e.stdout, id)
 		return nil
 	}
-	if p.flag("tty") {
+	if p.flag("tty") && !e.stdinIsTerminal() {
 		err = e.runOnPTY(cmd, p.flag("interactive"))
 	} else {
 		err = cmd.Run()

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/term"
 )
@@ -23,9 +24,16 @@ func cmdRun(e *env, p *parsed) error {
 		return err
 	}
 	e.trace("validated")
-	c, err := e.createContainer(r, p, e.progressSink(r.Progress))
+	progress := e.progressSink(r.Progress)
+	c, err := e.createContainer(r, p, progress)
 	if err != nil {
 		return err
+	}
+	if progress != nil {
+		// run's own steps after the (optional) fetch: automation that keeps
+		// --progress auto sees them on stderr, as with the real CLI.
+		progress(fmt.Sprintf("[2/2] Unpacking image 100%% [%ds]", int(time.Since(e.started).Seconds())))
+		progress(fmt.Sprintf("Starting container %s [%ds]", r.ID, int(time.Since(e.started).Seconds())))
 	}
 	e.trace("created (image resolved, rootfs unpacked)")
 	fc, cmd, err := e.startRuntime(c)

@@ -21,17 +21,24 @@ import (
 func TestAttachedRunSeparatesStreamsAndExitCode(t *testing.T) {
 	t.Parallel()
 	s := newSim(t)
-	r := s.run("run", "--name", "att", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
+	r := s.run("run", "--progress", "none", "--name", "att", "busybox", "sh", "-c", "echo out; echo err >&2; exit 3")
 	must.Eq(t, 3, r.code)
 	must.Eq(t, "out\n", r.stdout)
 	must.Eq(t, "err\n", r.stderr)
+	// With the default --progress auto and a non-terminal stderr, progress
+	// lines precede the container's stderr.
+	r = s.run("run", "--rm", "busybox", "sh", "-c", "echo err >&2")
+	must.Eq(t, 0, r.code)
+	must.Eq(t, "", r.stdout)
+	must.StrContains(t, r.stderr, "Starting container")
+	must.StrHasSuffix(t, "\nerr\n", r.stderr)
 	// The container is kept (no --rm), stopped, with both streams in its log.
 	must.Eq(t, "stopped", s.inspect("att").Status.State)
 	logs := s.logs("att")
 	must.StrContains(t, logs, "out\n")
 	must.StrContains(t, logs, "err\n")
 	// Arguments after the image pass verbatim, options included.
-	r = s.run("run", "--rm", "busybox", "echo", "--rm", "-d", "--hostname")
+	r = s.run("run", "--rm", "--progress", "none", "busybox", "echo", "--rm", "-d", "--hostname")
 	must.Eq(t, 0, r.code)
 	must.Eq(t, "--rm -d --hostname\n", r.stdout)
 	must.Eq(t, "", r.stderr)
@@ -44,7 +51,7 @@ func TestAttachedRunSeparatesStreamsAndExitCode(t *testing.T) {
 	must.NoError(t, err)
 	must.Eq(t, "SHOUT\n", string(out))
 	// -t: one pty, stderr merged into stdout.
-	r = s.run("run", "--rm", "-t", "busybox", "sh", "-c", "echo to-err >&2; tty")
+	r = s.run("run", "--rm", "-t", "--progress", "none", "busybox", "sh", "-c", "echo to-err >&2; tty")
 	must.Eq(t, 0, r.code)
 	must.StrContains(t, r.stdout, "to-err")
 	must.StrContains(t, r.stdout, "/dev/pts/")

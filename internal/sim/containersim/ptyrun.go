@@ -11,23 +11,21 @@ import (
 	"golang.org/x/term"
 )
 
-// runOnPTY runs cmd (runc exec --tty) with a pseudo-terminal as its
-// controlling terminal, whatever the CLI's own stdio is, and copies the
-// terminal's output to stdout (stderr is merged, as with -t on a Mac).
+func (e *env) stdinIsTerminal() bool {
+	f, ok := e.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// runOnPTY runs cmd (runc exec --tty) with a pseudo-terminal of its own as
+// its controlling terminal, for a CLI whose stdin is not a terminal (runc
+// needs one), and copies the terminal's output to stdout (stderr merged, as
+// with -t on a Mac). With a terminal on stdin runc uses it directly.
 func (e *env) runOnPTY(cmd *exec.Cmd, interactive bool) error {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		return failf("allocate a pty: %v", err)
 	}
 	defer ptmx.Close()
-	if f, ok := e.stdin.(*os.File); ok && interactive && term.IsTerminal(int(f.Fd())) {
-		if st, err := term.MakeRaw(int(f.Fd())); err == nil {
-			defer func() { _ = term.Restore(int(f.Fd()), st) }()
-		}
-		if sz, err := pty.GetsizeFull(f); err == nil {
-			_ = pty.Setsize(ptmx, sz)
-		}
-	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
 	if err := cmd.Start(); err != nil {
