@@ -286,6 +286,15 @@ func TestEnvUserWorkdirDNS(t *testing.T) {
 	must.Eq(t, "stopped", got[0]["status"].(map[string]any)["state"].(string))
 	out = s.must("start", "-a", "cfg")
 	must.Eq(t, "", out)
+
+	// Memory is enforced through the cgroup; --ulimit applies; --cidfile is written.
+	cid := filepath.Join(t.TempDir(), "cid")
+	out = s.must("run", "--rm", "-m", "300M", "--ulimit", "nofile=321:654", "--cidfile", cid, "--name", "lim",
+		"busybox", "sh", "-c", "cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; ulimit -n")
+	must.Eq(t, strconv.Itoa(300<<20)+"\n321\n", out)
+	b, err := os.ReadFile(cid)
+	must.NoError(t, err)
+	must.Eq(t, "lim", string(b))
 }
 
 func TestStats(t *testing.T) {

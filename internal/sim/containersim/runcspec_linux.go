@@ -57,8 +57,14 @@ func effectiveCaps(add, drop []string) []string {
 	return out
 }
 
-// rlimitNames maps --ulimit types to RLIMIT_ names.
-func rlimitType(l string) string { return "RLIMIT_" + strings.ToUpper(l) }
+// rlimitType is the RLIMIT_ name of a recorded limit.
+func rlimitType(l string) string {
+	u := strings.ToUpper(l)
+	if strings.HasPrefix(u, "RLIMIT_") {
+		return u
+	}
+	return "RLIMIT_" + u
+}
 
 // runcSpec builds the OCI runtime config of a container.
 func (e *env) runcSpec(c *container, extraMounts []specs.Mount) *specs.Spec {
