@@ -467,3 +467,17 @@ func TestPre1AttachedCLIForwardsSignals(t *testing.T) {
 	must.NoError(t, json.Unmarshal([]byte(s.must("inspect", "fwd")), &got))
 	must.Eq(t, "stopped", got[0]["status"].(string)) // pre-1.0: status is a string
 }
+
+func TestCapabilitiesAndShm(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	capEff := func(args ...string) string {
+		a := append(append([]string{"run", "--rm", "--progress", "none"}, args...), "busybox", "grep", "CapEff", "/proc/self/status")
+		return strings.Fields(s.must(a...))[1]
+	}
+	must.Eq(t, "0000000000000000", capEff("--cap-drop", "ALL"))
+	must.Eq(t, "0000000000200000", capEff("--cap-drop", "ALL", "--cap-add", "sys_admin")) // bit 21
+	must.Eq(t, "00000000a80425fb", capEff())                                              // the default set
+	out := s.must("run", "--rm", "--shm-size", "8m", "busybox", "df", "-k", "/dev/shm")
+	must.StrContains(t, out, " 8192 ")
+}
