@@ -108,7 +108,7 @@ func rootCommand() *command {
 			Options: []option{optFormat, {Long: "no-stream", Help: "Disable streaming stats and only pull the first result"}},
 			Args:    []positional{{Name: "containers", Optional: true, Variadic: true}}, Run: cmdStats},
 		{Name: "prune", Abstract: "Remove all stopped containers", API: apiList, Run: cmdPrune},
-		imageCommand(), registryCommand(), networkCommand(), systemCommand(), simCommand(),
+		imageCommand(), registryCommand(), networkCommand(), volumeCommand(), systemCommand(), simCommand(),
 	}
 	link(root)
 	return root

@@ -481,3 +481,24 @@ func TestCapabilitiesAndShm(t *testing.T) {
 	out := s.must("run", "--rm", "--shm-size", "8m", "busybox", "df", "-k", "/dev/shm")
 	must.StrContains(t, out, " 8192 ")
 }
+
+func TestNamedAndAnonymousVolumes(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	must.Eq(t, "cache\n", s.must("volume", "create", "cache"))
+	s.must("run", "--rm", "--progress", "none", "-v", "cache:/data", "busybox", "sh", "-c", "echo kept > /data/f")
+	must.Eq(t, "kept\n", s.must("run", "--rm", "--mount", "type=volume,source=cache,target=/d,readonly", "busybox", "cat", "/d/f"))
+	// A missing named volume is created with a warning.
+	r := s.run("run", "--rm", "--progress", "none", "-v", "auto:/x", "busybox", "true")
+	must.Eq(t, 0, r.code)
+	must.StrContains(t, r.stderr, "volume auto does not exist, creating it")
+	s.must("create", "--name", "user", "-v", "cache:/data", "-v", "/anon", "busybox")
+	r = s.run("volume", "delete", "cache")
+	must.Eq(t, 1, r.code)
+	must.StrContains(t, r.stderr, "volume cache is in use by container(s): user")
+	must.Eq(t, 3, len(strings.Fields(s.must("volume", "list", "-q")))) // cache, auto, the anonymous one
+	s.must("delete", "user")
+	must.Eq(t, "cache\n", s.must("volume", "rm", "cache"))
+	r = s.run("volume", "inspect", "cache")
+	must.Eq(t, 1, r.code)
+}

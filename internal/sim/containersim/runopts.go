@@ -164,19 +164,27 @@ func userFromFlags(p *parsed, imageUser string) ProcessUser {
 	return ProcessUser{ID: &UserID{}}
 }
 
-// parseVolume parses -v: /host:/ctr[:opts]. Named and anonymous volumes
-// are not simulated.
+// parseVolume parses -v: /host:/ctr[:opts] (a host directory), name:/ctr
+// (a named volume) or /ctr (an anonymous volume). Volumes get their name
+// and source from ensureVolume.
 func parseVolume(spec, cwd string) (Filesystem, error) {
 	parts := strings.Split(spec, ":")
+	if len(parts) == 1 && strings.HasPrefix(spec, "/") {
+		return Filesystem{Type: volumeType(""), Destination: filepath.Clean(spec), Options: []string{}}, nil
+	}
 	if len(parts) < 2 || len(parts) > 3 {
-		if len(parts) == 1 && strings.HasPrefix(spec, "/") {
-			return Filesystem{}, failf("container-sim: anonymous volumes (-v %s) are not simulated", spec)
-		}
 		return Filesystem{}, failf("invalid volume format: %s", spec)
 	}
 	src, dst := parts[0], parts[1]
 	if !strings.HasPrefix(src, "/") && !strings.HasPrefix(src, ".") {
-		return Filesystem{}, failf("container-sim: named volumes (-v %s) are not simulated", spec)
+		opts := []string{}
+		if len(parts) == 3 && (parts[2] == "ro" || parts[2] == "readonly") {
+			opts = append(opts, "ro")
+		}
+		if !strings.HasPrefix(dst, "/") {
+			return Filesystem{}, failf("invalid volume format: %s (the container path must be absolute)", spec)
+		}
+		return Filesystem{Type: volumeType(src), Destination: filepath.Clean(dst), Options: opts}, nil
 	}
 	if !filepath.IsAbs(src) {
 		src = filepath.Join(cwd, src)
@@ -232,6 +240,12 @@ func parseMount(spec, cwd string) (Filesystem, error) {
 			opts = append(opts, "ro")
 		}
 		return Filesystem{Type: map[string]any{"tmpfs": map[string]any{}}, Source: "tmpfs", Destination: kv["target"], Options: opts}, nil
+	case "volume":
+		opts := []string{}
+		if ro {
+			opts = append(opts, "ro")
+		}
+		return Filesystem{Type: volumeType(kv["source"]), Destination: kv["target"], Options: opts}, nil
 	case "bind", "virtiofs":
 		s := kv["source"] + ":" + kv["target"]
 		if ro {
@@ -239,7 +253,7 @@ func parseMount(spec, cwd string) (Filesystem, error) {
 		}
 		return parseVolume(s, cwd)
 	default:
-		return Filesystem{}, failf("unsupported mount type %q in %s (container-sim simulates bind, virtiofs, tmpfs)", kv["type"], spec)
+		return Filesystem{}, failf("unsupported mount type %q in %s (container-sim simulates bind, virtiofs, tmpfs, volume)", kv["type"], spec)
 	}
 }
 
@@ -421,6 +435,11 @@ func (e *env) buildRunRequest(p *parsed) (*runRequest, error) {
 			return nil, err
 		}
 		cfg.Mounts = append(cfg.Mounts, m)
+	}
+	for i := range cfg.Mounts {
+		if err := e.ensureVolume(&cfg.Mounts[i]); err != nil {
+			return nil, err
+		}
 	}
 	for _, t := range p.all("tmpfs") {
 		cfg.Mounts = append(cfg.Mounts, Filesystem{Type: map[string]any{"tmpfs": map[string]any{}}, Source: "tmpfs", Destination: t, Options: []string{}})
