@@ -30,7 +30,7 @@ func volumeType(name string) map[string]any {
 		"cache": map[string]any{"on": map[string]any{}}, "sync": map[string]any{"fsync": map[string]any{}}}}
 }
 
-func (e *env) volumesDir() string           { return filepath.Join(e.root, "volumes") }
+func (e *env) volumesDir() string            { return filepath.Join(e.root, "volumes") }
 func (e *env) volumeData(name string) string { return filepath.Join(e.volumesDir(), name, "data") }
 
 func (e *env) createVolume(v volumeRecord) error {
