@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"regexp"
 	"sync"
-	"time"
 
 	"github.com/tartanhq/tartan/tart"
 )
@@ -79,13 +78,14 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 
 	var forwardedMu sync.Mutex
 	forwarded := ""
+	toTart := false // the last signal went to tart exec, not through kill(1)
 	if c.signals != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			a.forwardSignals(cmd, c, done, func(name string) {
+			a.forwardSignals(cmd, c, done, func(name string, viaTart bool) {
 				forwardedMu.Lock()
-				forwarded = name
+				forwarded, toTart = name, viaTart
 				forwardedMu.Unlock()
 			})
 		}()
@@ -116,7 +116,7 @@ func (a *Agent) exec(ctx context.Context, c agentCall) (Result, error) {
 	}
 	forwardedMu.Lock()
 	defer forwardedMu.Unlock()
-	if forwarded != "" && code != 255 && c.plan != nil {
+	if forwarded != "" && toTart && code != 255 && c.plan != nil {
 		// tart may have ended on the signal itself (real tart handles
 		// SIGINT) and left the guest command running: make sure it got it.
 		a.killRemote(*c.plan, forwarded)
@@ -154,9 +154,13 @@ func tartExecFailure(vm string, code int, stderr string) error {
 	return nil
 }
 
-// forwardSignals signals the tart exec process (which forwards to the guest
-// command), then falls back to kill(1) through a second tart exec.
-func (a *Agent) forwardSignals(cmd *exec.Cmd, c agentCall, done <-chan struct{}, record func(string)) {
+// forwardSignals delivers each signal exactly once: kill(1) of the
+// command's recorded process group through a second tart exec (the agent
+// protocol has no signal message, and a trap must not run twice). Only
+// when that fails (no PID recorded yet) is the tart exec process signalled
+// instead, which forwards it where supported. Escalation is the caller's
+// job (Nomad's kill_timeout, GitLab's cancel path cancelling ctx).
+func (a *Agent) forwardSignals(cmd *exec.Cmd, c agentCall, done <-chan struct{}, record func(name string, viaTart bool)) {
 	for {
 		select {
 		case <-done:
@@ -169,29 +173,20 @@ func (a *Agent) forwardSignals(cmd *exec.Cmd, c agentCall, done <-chan struct{},
 			if name == "" {
 				continue
 			}
-			record(name)
-			grace := time.NewTimer(a.SignalGrace)
-			if name == "KILL" {
-				// tart itself would die of it without forwarding anything.
-				grace.Reset(0)
-			} else {
-				_ = cmd.Process.Signal(sig)
+			record(name, false) // before delivery: the command may die at once
+			if c.plan != nil && a.killRemote(*c.plan, name) == nil {
+				continue
 			}
-			select {
-			case <-done:
-				grace.Stop()
-				return
-			case <-grace.C:
-				if c.plan != nil {
-					a.killRemote(*c.plan, name)
-				}
+			if name != "KILL" { // tart itself would die of it without forwarding anything
+				record(name, true)
+				_ = cmd.Process.Signal(sig)
 			}
 		}
 	}
 }
 
-func (a *Agent) killRemote(p plan, sig string) {
-	_ = a.helper("signal "+sig, []string{"/bin/sh", "-c", killLine(p.pidFile(), sig)}, nil)
+func (a *Agent) killRemote(p plan, sig string) error {
+	return a.helper("signal "+sig, []string{"/bin/sh", "-c", killLine(p.pidFile(), sig)}, nil)
 }
 
 // helper runs a transport command bounded by HelperTimeout, detached from

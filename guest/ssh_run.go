@@ -114,9 +114,12 @@ func (s *SSH) result(err error) (Result, error) {
 	}
 }
 
-// forwardSignals sends each signal as an SSH "signal" request; if the
-// command survives cfg.SignalGrace it is sent again with kill(1), since
-// many servers (OpenSSH before 8.1 among them) ignore signal requests.
+// forwardSignals delivers each signal exactly once: kill(1) of the
+// recorded remote process group through a second session, which works
+// with every server (many, OpenSSH before 8.1 among them, ignore SSH
+// "signal" requests). Only when that fails (no PID recorded yet) is the
+// signal request sent instead. Never both: a trap must not run twice, and
+// escalation is the caller's job (Nomad's kill_timeout, a cancelled ctx).
 func (s *SSH) forwardSignals(sess *ssh.Session, p plan, sigs <-chan os.Signal, done <-chan struct{}) {
 	for {
 		select {
@@ -131,14 +134,8 @@ func (s *SSH) forwardSignals(sess *ssh.Session, p plan, sigs <-chan os.Signal, d
 				s.cfg.Logf("guest: signal %v cannot be forwarded", sig)
 				continue
 			}
-			_ = sess.Signal(ssh.Signal(name))
-			grace := time.NewTimer(s.cfg.SignalGrace)
-			select {
-			case <-done:
-				grace.Stop()
-				return
-			case <-grace.C:
-				s.killRemote(p, name)
+			if s.killRemote(p, name) != nil {
+				_ = sess.Signal(ssh.Signal(name))
 			}
 		}
 	}
@@ -146,10 +143,10 @@ func (s *SSH) forwardSignals(sess *ssh.Session, p plan, sigs <-chan os.Signal, d
 
 // killRemote signals the recorded remote process group through a second
 // session, bounded in time.
-func (s *SSH) killRemote(p plan, sig string) {
+func (s *SSH) killRemote(p plan, sig string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.DialTimeout)
 	defer cancel()
-	_ = s.helper(ctx, "signal "+sig, killLine(p.pidFile(), sig), nil)
+	return s.helper(ctx, "signal "+sig, killLine(p.pidFile(), sig), nil)
 }
 
 // cleanup removes the command's private directory, best effort and bounded.
