@@ -54,7 +54,7 @@ func (d *Driver) ExecTask(taskID string, cmd []string, timeout time.Duration) (*
 	defer tr.Close()
 	stdout := &cappedBuffer{max: drivers.CheckBufSize}
 	stderr := &cappedBuffer{max: drivers.CheckBufSize}
-	res, err := tr.Run(ctx, guest.Command{Argv: cmd, Env: guestEnv(h.cfg, h.state.GuestOS), Stdout: stdout, Stderr: stderr})
+	res, err := tr.Run(ctx, guest.Command{Argv: execArgv(cmd), Env: guestEnv(h.cfg, h.state.GuestOS), Stdout: stdout, Stderr: stderr})
 	if err != nil {
 		return nil, fmt.Errorf("running %q in the guest: %w", cmd[0], err)
 	}
@@ -72,7 +72,7 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *dri
 		return nil, err
 	}
 	defer tr.Close()
-	cmd := guest.Command{Argv: opts.Command, Env: guestEnv(h.cfg, h.state.GuestOS), Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
+	cmd := guest.Command{Argv: execArgv(opts.Command), Env: guestEnv(h.cfg, h.state.GuestOS), Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr,
 		Dir: guestWorkDir(h.settings, h.state.GuestOS)}
 	if opts.Tty {
 		resize := make(chan guest.WindowSize, 4)
@@ -102,6 +102,15 @@ func (d *Driver) ExecTaskStreaming(ctx context.Context, taskID string, opts *dri
 		return nil, err
 	}
 	return &drivers.ExitResult{ExitCode: res.ExitCode, Signal: signalNumber(res.Signal)}, nil
+}
+
+// execPreflight reports a missing program as the shell would for a user
+// typing it ("prog: command not found", exit 127), instead of the
+// transport's internal wrapper path that a failed exec in it would name.
+const execPreflight = `command -v "$1" >/dev/null 2>&1 || { printf '%s: command not found\n' "$1" >&2; exit 127; }; exec "$@"`
+
+func execArgv(cmd []string) []string {
+	return append([]string{"/bin/sh", "-c", execPreflight, "sh"}, cmd...)
 }
 
 // cappedBuffer keeps the first max bytes, like Nomad's own check output.
