@@ -214,14 +214,14 @@ func (e *env) createContainer(r *runRequest, p *parsed, progress func(string)) (
 	if err != nil {
 		return fail(err)
 	}
-	ic, err := s.Unpack(img.Reference, r.Platform, r.Opts.Rootfs)
+	ic, err := e.prepareRootfs(s, img, r.Platform, &r.Opts, b)
 	if err != nil {
 		return fail(failf("failed to unpack image %s: %v", img.Reference, err))
 	}
 	if err := e.applyImage(r, p, img, ic); err != nil {
 		return fail(err)
 	}
-	uid, gid, groups, err := resolveUser(r.Opts.Rootfs, r.Cfg.InitProcess.User.userString())
+	uid, gid, groups, err := resolveUser(r.Opts.userRoot(false), r.Cfg.InitProcess.User.userString())
 	if err != nil {
 		return fail(err)
 	}

@@ -502,3 +502,14 @@ func TestNamedAndAnonymousVolumes(t *testing.T) {
 	r = s.run("volume", "inspect", "cache")
 	must.Eq(t, 1, r.code)
 }
+
+func TestRootfsChangesPersistPerContainer(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	script := "cat /etc/marker 2>/dev/null; echo changed > /etc/marker; rm -f /bin/vi"
+	must.Eq(t, "", s.must("run", "--name", "keep", "--progress", "none", "busybox", "sh", "-c", script))
+	must.Eq(t, "changed\n", s.must("start", "-a", "keep")) // kept across restarts
+	// Another container of the same image starts from the pristine image.
+	out := s.must("run", "--rm", "--progress", "none", "busybox", "sh", "-c", "ls /etc/marker 2>&1; ls /bin/vi")
+	must.Eq(t, "ls: /etc/marker: No such file or directory\n/bin/vi\n", out)
+}

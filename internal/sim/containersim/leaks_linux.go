@@ -42,6 +42,9 @@ func Leaks(appRoot string) []string {
 			if len(f) > 4 && strings.HasPrefix(f[4], filepath.Join(abs, "netns")+"/") {
 				out = append(out, "netns mount "+f[4])
 			}
+			if len(f) > 4 && strings.HasPrefix(f[4], filepath.Join(abs, "containers")+"/") {
+				out = append(out, "rootfs mount "+f[4])
+			}
 		}
 	}
 	if states, err := os.ReadDir(filepath.Join(abs, "runc")); err == nil {

@@ -142,6 +142,9 @@ type simOptions struct {
 	GID    uint32   `json:"gid"`
 	Groups []uint32 `json:"groups,omitempty"`
 	Rootfs string   `json:"rootfs"`
+	// RootfsLower is the shared image tree of an overlay rootfs ("" = the
+	// rootfs is a plain copy).
+	RootfsLower string `json:"rootfsLower,omitempty"`
 }
 
 // runtimeStatus is written by the runtime process (state.json).

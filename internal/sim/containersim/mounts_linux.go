@@ -89,5 +89,6 @@ func (e *env) reapCrashed(c *container) {
 		_ = runQuiet(runcBinary(e), "--root", e.runcRoot(), "delete", "--force", c.ID)
 	}
 	_ = removeNetns(e.netnsPath(c.ID))
+	_ = unmountRootfs(c)
 	_ = os.Remove(filepath.Join(c.Bundle, "init.pid"))
 }

@@ -377,6 +377,9 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 		return nil, err
 	}
 	e.trace("runtime: network namespace ready")
+	if err := mountRootfs(c); err != nil {
+		return nil, err
+	}
 	mounts, err := e.containerMounts(c)
 	if err != nil {
 		return nil, err
@@ -634,6 +637,7 @@ func (r *runtimeProc) finish(code int, bootErr error) {
 		_ = exec.Command(runcBinary(e), "--root", e.runcRoot(), "delete", "--force", c.ID).Run()
 	}
 	_ = removeNetns(e.netnsPath(c.ID))
+	_ = unmountRootfs(c)
 	_ = os.Remove(filepath.Join(c.Bundle, "init.pid"))
 	if bootErr != nil && !errors.Is(bootErr, errBootAborted) {
 		r.appendBootLog("start failed: " + bootErr.Error())

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package containersim
+
+func overlaySupported(dir string) bool { return false }
