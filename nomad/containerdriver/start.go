@@ -267,7 +267,7 @@ func waitRunning(ctx context.Context, client *applecontainer.Client, st *TaskSta
 	}
 }
 
-const startPoll = 25 * time.Millisecond
+const startPoll = 10 * time.Millisecond
 
 // removeStale deletes a container left under the task's name by an
 // earlier run of the same task (gc.container = false keeps them, or a
