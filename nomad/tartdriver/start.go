@@ -88,11 +88,8 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	if err != nil {
 		return nil, nil, err
 	}
-	slot, err := pool.TryAcquire(kind, slots.Holder{Owner: "nomad " + cfg.JobName + "/" + cfg.Name + " alloc " + cfg.AllocID, VM: name})
+	slot, err := takeSlot(pool, kind, cfg)
 	if err != nil {
-		if errors.Is(err, slots.ErrBusy) {
-			return nil, nil, structs.NewRecoverableError(fmt.Errorf("%w: %v", ErrNoSlot, err), true)
-		}
 		return nil, nil, err
 	}
 	run, err := b.start(ctx, s, info.OS, slot, stateDir)
