@@ -68,7 +68,7 @@ func Leaks(appRoot string) []string {
 		dir := filepath.Join("/sys/fs/cgroup", p, rel)
 		sub, _ := os.ReadDir(dir)
 		for _, s := range sub {
-			if id, ok := strings.CutPrefix(s.Name(), "container-sim-"); ok && ids[id] {
+			if id, ok := strings.CutPrefix(s.Name(), (&env{root: abs}).cgroupName("")); ok && ids[id] {
 				out = append(out, "cgroup "+filepath.Join(dir, s.Name()))
 			}
 		}

@@ -114,7 +114,7 @@ func (e *env) runcSpec(c *container, extraMounts []specs.Mount) *specs.Spec {
 				{Type: specs.PIDNamespace}, {Type: specs.MountNamespace}, {Type: specs.UTSNamespace},
 				{Type: specs.IPCNamespace}, {Type: specs.NetworkNamespace, Path: e.netnsPath(c.ID)},
 			},
-			CgroupsPath: "container-sim-" + c.ID,
+			CgroupsPath: e.cgroupName(c.ID),
 			Resources:   &specs.LinuxResources{},
 			MaskedPaths: []string{"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
 				"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"},
@@ -166,6 +166,12 @@ func (e *env) initBusybox() string {
 		return p
 	}
 	return ""
+}
+
+// cgroupName is unique per app root: tests run several roots with the
+// same container IDs side by side.
+func (e *env) cgroupName(id string) string {
+	return "container-sim-" + controlAddr(e.root)[len("@container-sim-"):][:8] + "-" + id
 }
 
 // cgroupMemoryWorks: limits are enforced when the memory controller is
