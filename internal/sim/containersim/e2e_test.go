@@ -261,6 +261,12 @@ func TestPublishedPortAndVolumes(t *testing.T) {
 	// --network none: only lo.
 	out := s.must("run", "--rm", "--network", "none", "busybox", "ls", "/sys/class/net")
 	must.Eq(t, "lo\n", out)
+	// mac= and mtu= network options reach eth0 and the attachment.
+	s.must("run", "-d", "--name", "mac", "--network", "default,mac=02:11:22:33:44:55,mtu=1500", "busybox", "sleep", "1000")
+	must.StrContains(t, s.must("exec", "mac", "ip", "link", "show", "eth0"), "mtu 1500")
+	must.StrContains(t, s.must("exec", "mac", "cat", "/sys/class/net/eth0/address"), "02:11:22:33:44:55")
+	must.StrContains(t, s.must("inspect", "mac"), `"macAddress" : "02:11:22:33:44:55"`)
+	s.must("kill", "mac")
 }
 
 func TestEnvUserWorkdirDNS(t *testing.T) {

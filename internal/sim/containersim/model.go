@@ -22,6 +22,8 @@ type ContainerConfig struct {
 	Resources        Resources           `json:"resources"`
 	Rosetta          bool                `json:"rosetta"`
 	RuntimeHandler   string              `json:"runtimeHandler"`
+	MaskedPaths      []string            `json:"maskedPaths,omitempty"`
+	ReadonlyPaths    []string            `json:"readonlyPaths,omitempty"`
 	ShmSize          *uint64             `json:"shmSize,omitempty"`
 	SSH              bool                `json:"ssh"`
 	StopSignal       string              `json:"stopSignal,omitempty"`
@@ -133,6 +135,7 @@ type simOptions struct {
 	AutoRemove  bool     `json:"autoRemove"`
 	IPv4        string   `json:"ipv4,omitempty"` // "192.168.64.3/24"; empty with --network none
 	Gateway     string   `json:"gateway,omitempty"`
+	MTU         int      `json:"mtu,omitempty"`
 	MACAddress  string   `json:"macAddress,omitempty"`
 	Interactive bool     `json:"interactive"`
 	Tmpfs       []string `json:"tmpfs,omitempty"`

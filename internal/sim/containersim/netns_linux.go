@@ -16,7 +16,7 @@ import (
 // createNetns makes a network namespace bind-mounted at path with lo up
 // and, when addr is valid, a dummy eth0 carrying addr (the container's IP
 // lives only inside its namespace: the host never routes 192.168.64.x).
-func createNetns(path string, addr netip.Prefix, gateway, mac string) error {
+func createNetns(path string, addr netip.Prefix, gateway, mac string, mtu int) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -38,7 +38,7 @@ func createNetns(path string, addr netip.Prefix, gateway, mac string) error {
 			if err := unix.Mount(self, path, "", unix.MS_BIND, ""); err != nil {
 				return fmt.Errorf("bind network namespace to %s: %w", path, err)
 			}
-			return configureNetns(addr, gateway, mac)
+			return configureNetns(addr, gateway, mac, mtu)
 		}()
 	}()
 	if err := <-errc; err != nil {
@@ -49,7 +49,7 @@ func createNetns(path string, addr netip.Prefix, gateway, mac string) error {
 }
 
 // configureNetns runs on a thread inside the new namespace.
-func configureNetns(addr netip.Prefix, gateway, mac string) error {
+func configureNetns(addr netip.Prefix, gateway, mac string, mtu int) error {
 	lo, err := netlink.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("lo: %w", err)
@@ -63,6 +63,9 @@ func configureNetns(addr netip.Prefix, gateway, mac string) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = "eth0"
 	attrs.MTU = defaultMTU
+	if mtu > 0 {
+		attrs.MTU = mtu
+	}
 	if hw, err := net.ParseMAC(mac); err == nil {
 		attrs.HardwareAddr = hw
 	}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/rand"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -349,6 +350,32 @@ func parseUlimit(s string) (Rlimit, error) {
 	return Rlimit{Limit: "RLIMIT_" + strings.ToUpper(typ), Soft: sv, Hard: hv}, nil
 }
 
+// parseNetworkSpec parses --network <name>[,mac=XX:..][,mtu=N] (mtu 1280..65535).
+func parseNetworkSpec(spec, id string) (NetworkAttachment, error) {
+	parts := strings.Split(spec, ",")
+	att := NetworkAttachment{Network: parts[0], Options: NetworkOptions{Hostname: id, MTU: defaultMTU}}
+	for _, p := range parts[1:] {
+		k, v, _ := strings.Cut(p, "=")
+		switch k {
+		case "mac":
+			hw, err := net.ParseMAC(v)
+			if err != nil || len(hw) != 6 {
+				return att, failf("invalid MAC address %s", v)
+			}
+			att.Options.MACAddress = strings.ToLower(hw.String())
+		case "mtu":
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1280 || n > 65535 {
+				return att, failf("invalid MTU %s: must be between 1280 and 65535", v)
+			}
+			att.Options.MTU = n
+		default:
+			return att, failf("invalid network option %s in %s", p, spec)
+		}
+	}
+	return att, nil
+}
+
 // runRequest is a validated run/create command line.
 type runRequest struct {
 	ID       string
@@ -488,12 +515,20 @@ func (e *env) buildRunRequest(p *parsed) (*runRequest, error) {
 		return nil, failf("network none cannot be combined with other networks")
 	}
 	if !none {
-		name := defaultNetwork
+		spec := defaultNetwork
 		if len(nets) > 0 {
-			name, _, _ = strings.Cut(nets[0], ",")
+			spec = nets[0]
 		}
-		cfg.Networks = append(cfg.Networks, NetworkAttachment{Network: name, Options: NetworkOptions{Hostname: r.ID, MTU: defaultMTU}})
-		r.Opts.MACAddress = randomMAC()
+		att, err := parseNetworkSpec(spec, r.ID)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Networks = append(cfg.Networks, att)
+		r.Opts.MACAddress = att.Options.MACAddress
+		if r.Opts.MACAddress == "" {
+			r.Opts.MACAddress = randomMAC()
+		}
+		r.Opts.MTU = att.Options.MTU
 		r.Opts.Gateway = defaultGateway
 	}
 	// DNS.
@@ -524,6 +559,8 @@ func (e *env) buildRunRequest(p *parsed) (*runRequest, error) {
 		cfg.CapDrop = append(cfg.CapDrop, normalizeCap(c))
 	}
 	cfg.Sysctls = map[string]string{}
+	cfg.MaskedPaths = p.all("masked-path")
+	cfg.ReadonlyPaths = p.all("read-only-path")
 	cfg.ReadOnly = p.flag("read-only")
 	cfg.UseInit = p.flag("init")
 	cfg.Rosetta = p.flag("rosetta")

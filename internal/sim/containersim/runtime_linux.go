@@ -373,7 +373,7 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 		addr, _ = netip.ParsePrefix(c.Opts.IPv4)
 	}
 	e.trace("runtime: lock taken")
-	if err := createNetns(ns, addr, c.Opts.Gateway, c.Opts.MACAddress); err != nil {
+	if err := createNetns(ns, addr, c.Opts.Gateway, c.Opts.MACAddress, c.Opts.MTU); err != nil {
 		return nil, err
 	}
 	e.trace("runtime: network namespace ready")
