@@ -122,6 +122,8 @@ func (e *env) runcSpec(c *container, extraMounts []specs.Mount) *specs.Spec {
 		},
 	}
 	s.Mounts = append(s.Mounts, extraMounts...)
+	s.Linux.MaskedPaths = applyPathFlags(s.Linux.MaskedPaths, cfg.MaskedPaths)
+	s.Linux.ReadonlyPaths = applyPathFlags(s.Linux.ReadonlyPaths, cfg.ReadonlyPaths)
 	if m := int64(cfg.Resources.MemoryInBytes); m > 0 && e.cgroupMemoryWorks() {
 		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &m}
 	}
@@ -131,6 +133,20 @@ func (e *env) runcSpec(c *container, extraMounts []specs.Mount) *specs.Spec {
 		s.Linux.Resources.CPU = &specs.LinuxCPU{Period: &period, Quota: &quota}
 	}
 	return s
+}
+
+// applyPathFlags adds --masked-path/--read-only-path values; NONE drops the
+// defaults.
+func applyPathFlags(defaults, flags []string) []string {
+	out := defaults
+	for _, p := range flags {
+		if p == "NONE" {
+			out = nil
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 func shmSize(cfg *ContainerConfig) string {
