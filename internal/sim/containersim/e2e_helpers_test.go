@@ -18,6 +18,9 @@ import (
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if echoDir != "" {
+		os.RemoveAll(echoDir)
+	}
 	testenv.Cleanup()
 	os.Exit(code)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 // analogue of vmnet's port forwarding to the VM's IP).
 type portProxy struct {
 	closers []io.Closer
+	cleanup []string // socket files to remove on Close
 	wg      sync.WaitGroup
 }
 
@@ -164,4 +166,7 @@ func (p *portProxy) Close() {
 		c.Close()
 	}
 	p.wg.Wait()
+	for _, f := range p.cleanup {
+		_ = os.Remove(f)
+	}
 }

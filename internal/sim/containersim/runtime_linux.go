@@ -499,9 +499,17 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 	if aborted {
 		_ = r.signal(int(unix.SIGKILL))
 	}
-	if ports := c.Config.PublishedPorts; len(ports) > 0 {
-		p, err := startProxies(ports, ns, addr.Addr().String())
+	if ports, socks := c.Config.PublishedPorts, c.Config.PublishedSockets; len(ports)+len(socks) > 0 {
+		ip := ""
+		if addr.IsValid() {
+			ip = addr.Addr().String()
+		}
+		p, err := startProxies(ports, ns, ip)
+		if err == nil {
+			err = p.startSocketProxies(socks, pid)
+		}
 		if err != nil {
+			p.Close()
 			r.appendBootLog("port forwarding failed: " + err.Error())
 			_ = r.signal(int(unix.SIGKILL))
 		} else {
