@@ -161,7 +161,9 @@ func execTTY(cmd *exec.Cmd, opts *drivers.ExecOptions) (*drivers.ExitResult, err
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		_, _ = io.Copy(opts.Stdout, ptmx) // ends with EIO once the CLI and its children closed the tty
+		out := &crCollapser{w: opts.Stdout}
+		_, _ = io.Copy(out, ptmx) // ends with EIO once the CLI and its children closed the tty
+		_ = out.Flush()
 	}()
 	err = cmd.Wait()
 	select {
