@@ -3,6 +3,7 @@ package containersim
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,7 +44,7 @@ func cmdRun(e *env, p *parsed) error {
 	}
 	e.trace("runtime spawned")
 	go func() { _ = cmd.Wait() }() // reap the runtime if it ends while we attach
-	err = waitStarted(fc)
+	err = e.waitStarted(fc)
 	e.trace("process started")
 	if err != nil {
 		fc.rw.Close()
@@ -120,7 +121,7 @@ func cmdStart(e *env, p *parsed) error {
 		return err
 	}
 	go func() { _ = cmd.Wait() }()
-	if err := waitStarted(fc); err != nil {
+	if err := e.waitStarted(fc); err != nil {
 		fc.rw.Close()
 		return e.startError(c, err)
 	}
@@ -141,8 +142,13 @@ func (s *startFailed) Error() string { return s.msg }
 // errStoppedDuringBoot: a stop arrived before the process started.
 var errStoppedDuringBoot = errors.New("container was stopped while booting")
 
-// waitStarted reads frames until the runtime reports the process started.
-func waitStarted(fc *frameConn) error {
+// waitStarted reads frames until the runtime reports the process started
+// (bounded: the boot delay knob plus the runtime's own 2 min runc limit).
+func (e *env) waitStarted(fc *frameConn) error {
+	if c, ok := fc.rw.(net.Conn); ok {
+		_ = c.SetReadDeadline(time.Now().Add(e.knobDuration("CONTAINER_SIM_START_DELAY") + 3*time.Minute))
+		defer func() { _ = c.SetReadDeadline(time.Time{}) }()
+	}
 	for {
 		t, p, err := fc.read()
 		if err != nil {

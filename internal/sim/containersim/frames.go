@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"sync"
+	"time"
 )
 
 // The runtime process talks to CLI processes over a unix socket: the first
@@ -106,6 +108,10 @@ func sendControl(bundle string, req controlRequest) error {
 		return errRuntimeGone
 	}
 	defer conn.Close()
+	// Bounded: a stop escalates to SIGKILL after its timeout; anything
+	// beyond that plus a margin is a stuck runtime, reported as such.
+	limit := 30*time.Second + time.Duration(req.Timeout)*time.Second
+	_ = conn.SetDeadline(time.Now().Add(limit))
 	fc := &frameConn{rw: conn}
 	b, _ := json.Marshal(req)
 	if err := fc.write(frameRequest, b); err != nil {
@@ -113,6 +119,9 @@ func sendControl(bundle string, req controlRequest) error {
 	}
 	for {
 		t, p, err := fc.read()
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("container runtime did not finish the %s request within %v", req.Op, limit)
+		}
 		if err != nil {
 			// The runtime exited while handling the request: its work is done.
 			return nil
