@@ -15,6 +15,12 @@ import (
 // signals to the CLI's process group never reach it) and returns the first
 // attached connection: one end of a socketpair, so no output can be missed.
 func (e *env) startRuntime(c *container) (*frameConn, *exec.Cmd, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil, failf("container-sim runs containers with runc in their own namespaces: run it as root")
+	}
+	if _, err := os.Stat(runcBinary(e)); err != nil {
+		return nil, nil, failf("container-sim needs runc: %s not found (install runc or set CONTAINER_SIM_RUNC)", runcBinary(e))
+	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("socketpair: %w", err)
