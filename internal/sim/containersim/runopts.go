@@ -604,6 +604,9 @@ func (e *env) applyImage(r *runRequest, p *parsed, img imagestore.Image, ic imag
 	cmd := ic.Cmd
 	if ep, ok := p.opts["entrypoint"]; ok && len(ep) > 0 {
 		entry = []string{ep[len(ep)-1]}
+		if entry[0] == "" {
+			entry = nil // --entrypoint "" clears the image's entrypoint
+		}
 		cmd = nil // an overridden entrypoint drops the image CMD
 	}
 	if len(args) > 0 {
