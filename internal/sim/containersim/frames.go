@@ -101,11 +101,27 @@ func controlAddr(bundle string) string {
 
 var errRuntimeGone = errors.New("container runtime is not running")
 
+// dialRuntime connects to a runtime's control socket. A runtime that holds
+// its lock but does not listen yet (it has just started) is retried briefly.
+func dialRuntime(bundle string) (net.Conn, error) {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		conn, err := net.Dial("unix", controlAddr(bundle))
+		if err == nil {
+			return conn, nil
+		}
+		if !runtimeAlive(bundle) || time.Now().After(deadline) {
+			return nil, errRuntimeGone
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // sendControl delivers req to the runtime of bundle and waits for its answer.
 func sendControl(bundle string, req controlRequest) error {
-	conn, err := net.Dial("unix", controlAddr(bundle))
+	conn, err := dialRuntime(bundle)
 	if err != nil {
-		return errRuntimeGone
+		return err
 	}
 	defer conn.Close()
 	// Bounded: a stop escalates to SIGKILL after its timeout; anything
