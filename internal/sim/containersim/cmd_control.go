@@ -93,7 +93,7 @@ func cmdStop(e *env, p *parsed) error {
 	sigFlag := p.str("signal", "")
 	sig := 0
 	if sigFlag != "" {
-		n, ok := parseSignal(sigFlag)
+		n, ok := e.parseSignalFor(sigFlag)
 		if !ok {
 			if e.ver.pre1() {
 				return invalidSignal(sigFlag)
@@ -134,7 +134,7 @@ func cmdStop(e *env, p *parsed) error {
 
 func cmdKill(e *env, p *parsed) error {
 	sigFlag := p.str("signal", "KILL")
-	sig, ok := parseSignal(sigFlag)
+	sig, ok := e.parseSignalFor(sigFlag)
 	if !ok {
 		if e.ver.pre1() {
 			return invalidSignal(sigFlag)

@@ -362,3 +362,17 @@ func TestNetworkCommands(t *testing.T) {
 	must.Eq(t, 0, code)
 	must.Eq(t, "backend\n", out)
 }
+
+func TestPre1SignalNumbersAreMacOS(t *testing.T) {
+	e := &env{ver: version{0, 12, 3, "0.12.3"}}
+	n, ok := e.parseSignalFor("USR1")
+	must.True(t, ok)
+	must.Eq(t, 30, n) // delivered as Linux 30 (SIGPWR) in the VM
+	n, _ = e.parseSignalFor("sigterm")
+	must.Eq(t, 15, n)
+	_, ok = e.parseSignalFor("RTMIN+1")
+	must.False(t, ok)
+	e.ver = version{1, 2, 2, "1.2.2"}
+	n, _ = e.parseSignalFor("USR1")
+	must.Eq(t, 10, n)
+}
