@@ -103,19 +103,27 @@ echo $$ > `+pidFile+`; while :; do sleep 0.05; done`)
 // TestLocal_WithoutSignalerTheProcessGetsIt: no callback, the command
 // itself is signalled.
 func TestLocal_WithoutSignalerTheProcessGetsIt(t *testing.T) {
-	spec, stdout, stderr := localSpec(t, `trap 'exit 5' INT; echo up; while :; do sleep 0.05; done`)
+	mark := filepath.Join(t.TempDir(), "trap-set")
+	spec, stdout, stderr := localSpec(t, `trap 'exit 5' INT; echo up; : > `+mark+`; while :; do sleep 0.05; done`)
 	codes := startLocal(t, spec, nil)
-	// Delivered only once the trap is set: wait for the first line.
-	must.NoError(t, Signal(spec.StateDir, "INT"))
+	// An INT that arrives before the trap is set kills the shell: signal
+	// only once the script says the trap is in place.
 	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(mark); err == nil {
+			break
+		}
+		must.True(t, time.Now().Before(deadline), must.Sprint("the script never set its trap"))
+		time.Sleep(10 * time.Millisecond)
+	}
+	must.NoError(t, Signal(spec.StateDir, "INT"))
 	for {
 		if e, err := ReadExit(spec.StateDir); err == nil {
 			must.Eq(t, 5, e.ExitCode)
 			break
 		}
 		must.True(t, time.Now().Before(deadline), must.Sprint("no exit after INT"))
-		_ = Signal(spec.StateDir, "INT") // the trap may not have been set yet
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 	must.Eq(t, 0, waitCode(t, codes))
 	must.Eq(t, "up\n", <-stdout)
