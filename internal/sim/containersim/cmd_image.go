@@ -188,6 +188,7 @@ func cmdImageDelete(e *env, p *parsed) error {
 		fmt.Fprintln(e.stdout, norm)
 	}
 	reclaimed, _ := s.GC()
+	reclaimed += e.pruneRootfsCache(s)
 	fmt.Fprintf(e.stderr, "Reclaimed %s in disk space\n", humanBytes(reclaimed))
 	if len(failed) > 0 {
 		sort.Strings(failed)

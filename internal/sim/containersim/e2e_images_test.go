@@ -179,3 +179,19 @@ func TestLogsFollow(t *testing.T) {
 	_ = f.cmd.Wait()
 	must.Eq(t, "first\n\nsecond\n\npartial\n", s.logs("tick"))
 }
+
+func TestImageDeletePrunesUnusedRootfsCache(t *testing.T) {
+	t.Parallel()
+	s := newSim(t)
+	s.must("create", "--name", "user", "busybox")
+	cache := filepath.Join(s.root, "rootfs-cache")
+	count := func() int { e, _ := os.ReadDir(cache); return len(e) }
+	must.Eq(t, 1, count())
+	s.must("image", "delete", "busybox")
+	must.Eq(t, 1, count()) // a container still uses the tree
+	s.must("start", "-a", "user")
+	s.must("delete", "user")
+	s.must("sim", "seed", "example.test/x:1")
+	s.must("image", "delete", "example.test/x:1")
+	must.Eq(t, 0, count())
+}

@@ -64,3 +64,40 @@ func (o simOptions) userRoot(running bool) string {
 	}
 	return o.Rootfs
 }
+
+// pruneRootfsCache removes unpacked trees no stored image and no container
+// uses any more (after `image delete`).
+func (e *env) pruneRootfsCache(s *imagestore.Store) int64 {
+	ents, err := os.ReadDir(e.rootfsCache())
+	if err != nil {
+		return 0
+	}
+	keep := map[string]bool{}
+	imgs, err := s.List()
+	if err != nil {
+		return 0 // unsure what is in use: keep everything
+	}
+	for _, img := range imgs {
+		for _, v := range img.Variants {
+			keep[strings.TrimPrefix(v.Digest, "sha256:")] = true
+		}
+	}
+	all, _ := e.loadAll()
+	for _, c := range all {
+		if c.Opts.RootfsLower != "" {
+			keep[filepath.Base(c.Opts.RootfsLower)] = true
+		}
+	}
+	var freed int64
+	for _, d := range ents {
+		if keep[d.Name()] || strings.Contains(d.Name(), ".") {
+			continue // in use, or a probe / an unpack in progress
+		}
+		p := filepath.Join(e.rootfsCache(), d.Name())
+		size := dirSize(p)
+		if os.RemoveAll(p) == nil {
+			freed += size
+		}
+	}
+	return freed
+}
