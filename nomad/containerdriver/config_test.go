@@ -1,6 +1,7 @@
 package containerdriver
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/hashicorp/nomad/helper/pluginutils/hclspecutils"
@@ -168,4 +169,15 @@ func TestTaskConfig_EverySeedOption(t *testing.T) {
 func TestTaskConfig_Defaults(t *testing.T) {
 	tc := parseTask(t, `config { image = "busybox" }`)
 	must.Eq(t, TaskConfig{Image: "busybox"}, tc)
+}
+
+// TestTaskConfig_UnknownOptionNamed: an option the driver does not know is
+// refused by the schema with its name (the earlier driver's users get told
+// instead of having it ignored).
+func TestTaskConfig_UnknownOptionNamed(t *testing.T) {
+	spec, diags := hclspecutils.Convert(taskConfigSpec)
+	must.False(t, diags.HasErrors())
+	_, diags, errs := hclutils.ParseHclInterface(map[string]any{"image": "busybox", "privileged": true}, spec, nil)
+	must.True(t, diags.HasErrors() || len(errs) > 0)
+	must.StrContains(t, fmt.Sprint(diags, errs), `"privileged"`)
 }
