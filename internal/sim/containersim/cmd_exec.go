@@ -61,6 +61,7 @@ func cmdExec(e *env, p *parsed) error {
 	args = append(args, id)
 	args = append(args, argv...)
 	cmd := stdioCmd(e, runcBinary(e), args...)
+	cmd.Env = runcEnv()
 	if !p.flag("interactive") {
 		cmd.Stdin = nil
 	}

@@ -414,6 +414,7 @@ func (r *runtimeProc) boot() (*exec.Cmd, error) {
 	_ = os.Remove(pidFile)
 	cmd := exec.Command(runcBinary(e), "--root", e.runcRoot(), "run", "--bundle", runcBundle, "--pid-file", pidFile, c.ID)
 	cmd.Dir = c.Bundle
+	cmd.Env = runcEnv()
 	// No Pdeathsig: it fires when the forking *thread* ends, and Go may end
 	// threads; a runtime that dies is reaped by the next command instead.
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
