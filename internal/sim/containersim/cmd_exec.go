@@ -3,8 +3,10 @@ package containersim
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 )
 
 func cmdExec(e *env, p *parsed) error {
@@ -66,9 +68,18 @@ func cmdExec(e *env, p *parsed) error {
 		cmd.Stdin = nil
 	}
 	if detach {
-		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, nil
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return failf("%s", czDescRaw(codeInternal, "failed to start process in container "+id)+` (cause: "`+string(out)+`")`)
+		// runc's complaints go to a file, not a pipe: the detached process
+		// inherits runc's stdio and would hold a pipe open for its lifetime.
+		errf, err := os.CreateTemp("", "container-sim-exec-")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(errf.Name())
+		defer errf.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, nil, errf
+		if err := cmd.Run(); err != nil {
+			out, _ := os.ReadFile(errf.Name())
+			return failf("%s", czDescRaw(codeInternal, "failed to start process in container "+id)+` (cause: "`+strings.TrimSpace(string(out))+`")`)
 		}
 		fmt.Fprintln(e.stdout, id)
 		return nil

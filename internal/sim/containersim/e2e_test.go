@@ -201,7 +201,9 @@ func TestExec(t *testing.T) {
 	b, err := cmd.Output()
 	must.NoError(t, err)
 	must.Eq(t, "piped\n", string(b))
-	must.Eq(t, "ex\n", s.must("exec", "-d", "ex", "sh", "-c", "echo detached > /tmp/d"))
+	start := time.Now()
+	must.Eq(t, "ex\n", s.must("exec", "-d", "ex", "sh", "-c", "sleep 1000 & echo detached > /tmp/d; sleep 1000"))
+	must.Less(t, 5*time.Second, time.Since(start)) // returns at once, not when the process ends
 	waitFor(t, "detached exec", 5*time.Second, func() bool { return s.run("exec", "ex", "cat", "/tmp/d").stdout == "detached\n" })
 	r = s.run("exec", "ex")
 	must.Eq(t, 1, r.code)
