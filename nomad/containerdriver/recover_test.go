@@ -2,6 +2,8 @@ package containerdriver
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -101,4 +103,38 @@ func TestRecover_RejectsForeignHandles(t *testing.T) {
 	empty := drivers.NewTaskHandle(taskHandleVersion)
 	empty.Config = task
 	must.ErrorContains(t, h.RecoverTask(empty), "driver state")
+}
+
+// TestRecover_TaskEndedWhileNoPluginWatched: the container exits while no
+// plugin runs (a client restart that outlasts it); the recovered task
+// reports the real exit code at once.
+func TestRecover_TaskEndedWhileNoPluginWatched(t *testing.T) {
+	e := newTestEnv(t)
+	h1, d1 := e.newHarness(e.pluginConfig())
+	task := newTask(t, "ended", TaskConfig{Command: "sh", Args: []string{"-c", "echo up; while [ ! -f /local/go ]; do sleep 0.05; done; exit 6"}})
+	mkAllocDir(t, h1, task, true)
+	handle, _, err := h1.StartTask(task)
+	must.NoError(t, err)
+	logEventually(t, task, "stdout", "up\n")
+	d1.Shutdown()
+	// Release the container while nothing watches it, and wait for the
+	// supervisor to record its end.
+	var st TaskState
+	must.NoError(t, handle.GetDriverState(&st))
+	_, err = supervisor.ReadExit(st.StateDir)
+	must.ErrorIs(t, err, supervisor.ErrNoExit) // still running when the plugin died
+	must.NoError(t, os.WriteFile(filepath.Join(task.TaskDir().LocalDir, "go"), []byte("now\n"), 0o644))
+	eventually(t, 30*time.Second, "the supervisor to record the exit", func() bool {
+		_, err := supervisor.ReadExit(st.StateDir)
+		return err == nil
+	})
+
+	h2, _ := e.newHarness(e.pluginConfig())
+	t.Cleanup(func() { _ = h2.DestroyTask(task.ID, true) })
+	must.NoError(t, h2.RecoverTask(handle))
+	res := waitExit(t, h2, task.ID, 30*time.Second)
+	must.Eq(t, 6, res.ExitCode)
+	must.NoError(t, res.Err)
+	must.NoError(t, h2.DestroyTask(task.ID, true))
+	must.False(t, e.containerExists(st.ContainerID))
 }
