@@ -138,3 +138,25 @@ func TestRecover_TaskEndedWhileNoPluginWatched(t *testing.T) {
 	must.NoError(t, h2.DestroyTask(task.ID, true))
 	must.False(t, e.containerExists(st.ContainerID))
 }
+
+// TestRecover_EarlierDriversTaskIsReplaced: a handle written by the earlier
+// community driver cannot be adopted; its container (nomad-<task>-<alloc8>)
+// is deleted so that the restart Nomad then does is not a second copy.
+func TestRecover_EarlierDriversTaskIsReplaced(t *testing.T) {
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	task := newTask(t, "redis", TaskConfig{})
+	legacy := "nomad-redis-" + task.AllocID[:8]
+	other := "nomad-redis-" + strings.Repeat("0", 8)
+	for _, name := range []string{legacy, other} {
+		e.cli("run", "--detach", "--name", name, busybox, "sleep", "300")
+	}
+	t.Cleanup(func() { e.cli("delete", "--force", other) })
+
+	old := drivers.NewTaskHandle(taskHandleVersion)
+	old.Config = task
+	must.NoError(t, old.SetDriverState(&struct{ ContainerName string }{legacy}))
+	must.ErrorContains(t, h.RecoverTask(old), "another driver version")
+	must.False(t, e.containerExists(legacy))
+	must.True(t, e.containerExists(other))
+}
