@@ -24,6 +24,7 @@ func (d *Driver) RecoverTask(handle *drivers.TaskHandle) error {
 		return nil
 	}
 	if handle.Version != taskHandleVersion {
+		d.removeLegacyContainer(handle.Config)
 		return fmt.Errorf("RecoverTask: task handle version %d is not %d (written by another driver version)", handle.Version, taskHandleVersion)
 	}
 	var st TaskState
