@@ -166,8 +166,8 @@ func TestScenarioTartRunKilledNamesSignal(t *testing.T) {
 	if res.FailureReason != "runner_system_failure" {
 		t.Fatalf("got %s/%s; log:\n%s", res.Status, res.FailureReason, res.Log)
 	}
-	mustContain(t, res.Log, "tart run killed by SIGKILL")
-	if strings.Contains(res.Log, "exit code -1") {
+	mustContain(t, res.Log, "killed by SIGKILL")
+	if strings.Contains(res.Log, "exit code -1") || strings.Contains(res.Log, "exit -1") {
 		t.Errorf("log says exit code -1:\n%s", res.Log)
 	}
 }
@@ -176,10 +176,15 @@ func TestScenarioSSHDropsMidScript(t *testing.T) {
 	t.Parallel()
 	h := newSimHost(t)
 	r := h.runner(h.settings(`transport = "ssh"`))
-	job := newJob(`echo "ssh-drop-now-$((1+1))"`, "sleep 20", "echo not reached")
+	job := newJob(`echo "ssh-drop-now-$((1+1))"`, "sleep 20.0173", "echo not reached")
+	job.AfterScript = []string{`echo "after-script-$((2+2))"`}
 	// When the script is running, cut every SSH connection of the VM.
 	var once sync.Once
+	var duringAfterScript []string
 	job.Log = writerFunc(func(p []byte) {
+		if strings.Contains(string(p), "after-script-4") {
+			duringAfterScript = processesWith("20.0173")
+		}
 		if strings.Contains(string(p), "ssh-drop-now-2") {
 			once.Do(func() {
 				go func() {
@@ -199,6 +204,69 @@ func TestScenarioSSHDropsMidScript(t *testing.T) {
 	if took := time.Since(start); took > 18*time.Second {
 		t.Errorf("job took %s: the lost connection was noticed late", took)
 	}
+	// Like sshd, the simulated guest does not kill a command whose
+	// connection dropped: the script outlived its stage...
+	if len(duringAfterScript) == 0 {
+		t.Errorf("the dropped script was already gone during after_script (the simulator killed it)")
+	}
+	// ...and cleanup leaves nothing of it behind.
+	if left := processesGone("20.0173"); len(left) > 0 {
+		t.Errorf("guest processes left after cleanup: %v", left)
+	}
+}
+
+// A script that ignores the forwarded SIGTERM is given up after
+// cancel_grace and killed in the guest: no guest process outlives the job.
+func TestScenarioCancelIgnoredTermLeavesNoGuestProcess(t *testing.T) {
+	t.Parallel()
+	h := newSimHost(t)
+	r := h.runner(h.settings(`transport = "ssh"`, `cancel_grace = "1s"`))
+	job := newJob(`trap '' TERM`, `echo "ignore-term-$((3+3))"`, "sleep 30.0271")
+	job.AfterScript = []string{"echo after $CI_JOB_STATUS"}
+	job.CancelWhenLog = "ignore-term-6"
+	res := h.run(r, job)
+	if res.Status != "canceled" {
+		t.Fatalf("status %s, want canceled; log:\n%s", res.Status, res.Log)
+	}
+	mustContain(t, res.Log, "Received SIGTERM: forwarding it to the build_script script", "after canceled")
+	if left := processesGone("30.0271"); len(left) > 0 {
+		t.Errorf("guest processes left after the job: %v", left)
+	}
+}
+
+// processesGone waits (bounded) until no process matches marker and
+// returns those still there.
+func processesGone(marker string) []string {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := processesWith(marker)
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// processesWith lists live processes whose command line contains marker
+// (guest commands run as host processes in the simulator).
+func processesWith(marker string) []string {
+	var out []string
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile(filepath.Join("/proc", d.Name(), "cmdline"))
+		if err != nil || !strings.Contains(string(cmd), marker) {
+			continue
+		}
+		stat, _ := os.ReadFile(filepath.Join("/proc", d.Name(), "stat"))
+		if i := strings.LastIndexByte(string(stat), ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
+			continue
+		}
+		out = append(out, d.Name()+" "+strings.ReplaceAll(string(cmd), "\x00", " "))
+	}
+	return out
 }
 
 type writerFunc func(p []byte)

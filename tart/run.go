@@ -104,6 +104,11 @@ func (h *RunHandle) ExitError() error {
 	if kind == nil {
 		kind = ErrFailed
 	}
+	if sig := h.ExitSignal(); sig != "" {
+		// Not tart's own failure: say who ended it, not "exit -1".
+		line = strings.TrimSpace("killed by " + sig + "; " + line)
+		line = strings.TrimSuffix(line, ";")
+	}
 	return &Error{Kind: kind, Args: h.args, ExitCode: code, Stderr: line}
 }
 

@@ -8,10 +8,20 @@ import (
 	"strings"
 )
 
-// loginShell is the simulated user's login shell. A real macOS guest runs
-// the user's zsh (and a Linux image usually bash); /bin/sh keeps the
-// simulator free of host-specific shell configuration.
-const loginShell = "/bin/sh"
+// loginShell is the image user's login shell, as sshd runs it for every
+// session: zsh on macOS images (the Cirrus Labs images' admin user), bash
+// on the Linux images. A host without that shell falls back to /bin/sh
+// (.ci/run installs zsh, so the checks always run the real one).
+func loginShell(guestOS string) string {
+	want := "/bin/zsh"
+	if guestOS == "linux" {
+		want = "/bin/bash"
+	}
+	if isExecutable(want) {
+		return want
+	}
+	return "/bin/sh"
+}
 
 // guestPath is the PATH guest commands start with: the macOS default plus
 // Homebrew (as the Cirrus Labs images set it), then the usual Linux dirs.
@@ -39,7 +49,7 @@ func sessionEnv(cfg Config, pty *ptySpec, extra ...string) []string {
 		"HOME=" + cfg.HomeDir,
 		"USER=" + cfg.User,
 		"LOGNAME=" + cfg.User,
-		"SHELL=" + loginShell,
+		"SHELL=" + loginShell(cfg.OS),
 		"PATH=" + guestPath,
 	}
 	if pty != nil && pty.Term != "" {
@@ -51,11 +61,12 @@ func sessionEnv(cfg Config, pty *ptySpec, extra ...string) []string {
 // sshCommandSpec is how sshd runs a session: `$SHELL -c <command>` for an
 // exec request, a login shell ("-sh") for a shell request (command == nil).
 func sshCommandSpec(cfg Config, command *string, pty *ptySpec, extraEnv []string) commandSpec {
-	spec := commandSpec{Path: loginShell, Env: sessionEnv(cfg, pty, extraEnv...), Dir: cfg.HomeDir}
+	shell := loginShell(cfg.OS)
+	spec := commandSpec{Path: shell, Env: sessionEnv(cfg, pty, extraEnv...), Dir: cfg.HomeDir}
 	if command == nil {
-		spec.Args = []string{"-" + filepath.Base(loginShell)}
+		spec.Args = []string{"-" + filepath.Base(shell)}
 	} else {
-		spec.Args = []string{filepath.Base(loginShell), "-c", *command}
+		spec.Args = []string{filepath.Base(shell), "-c", *command}
 	}
 	return spec
 }

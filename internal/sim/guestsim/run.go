@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // outputDrain bounds how long a finished command's output is still copied
@@ -32,8 +33,13 @@ type process struct {
 	pgid   int
 	ptmx   *os.File      // nil without a terminal
 	ptyOut chan struct{} // closed when the terminal output copy ended
-	mu     sync.Mutex
-	done   bool
+	// Without a terminal: the read ends of the stdout/stderr pipes (nil
+	// when discarded) and when their copies ended.
+	outputs []*os.File
+	copied  chan struct{}
+	mu      sync.Mutex
+	done    bool
+	hungUp  bool
 }
 
 // startProcess starts spec in its own process group (its own session with a
@@ -68,26 +74,76 @@ func startProcess(procs *procTable, spec commandSpec, tty *ptySpec, s ioStreams,
 		return p, nil
 	}
 	cmd.SysProcAttr = groupAttrs()
-	cmd.Stdout, cmd.Stderr = s.Stdout, s.Stderr
-	cmd.WaitDelay = outputDrain
+	// Own pipes, not os/exec's: when the client goes away their read ends
+	// are closed at once, as sshd's exit closes them, so the command gets
+	// SIGPIPE/EPIPE on its next write instead of blocking on a full pipe.
+	var writeEnds []*os.File
+	for _, dst := range []io.Writer{s.Stdout, s.Stderr} {
+		if dst == nil {
+			p.outputs = append(p.outputs, nil)
+			writeEnds = append(writeEnds, nil)
+			continue
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			closeAll(p.outputs...)
+			closeAll(writeEnds...)
+			return nil, err
+		}
+		p.outputs, writeEnds = append(p.outputs, r), append(writeEnds, w)
+	}
+	if writeEnds[0] != nil {
+		cmd.Stdout = writeEnds[0]
+	}
+	if writeEnds[1] != nil {
+		cmd.Stderr = writeEnds[1]
+	}
 	var stdin io.WriteCloser
 	if s.Stdin != nil {
 		var err error
 		if stdin, err = cmd.StdinPipe(); err != nil {
+			closeAll(p.outputs...)
+			closeAll(writeEnds...)
 			return nil, err
 		}
 	}
-	if err := procs.start(cmd, cmd.Start); err != nil {
+	err := procs.start(cmd, cmd.Start)
+	closeAll(writeEnds...) // the command has its own copies
+	if err != nil {
+		closeAll(p.outputs...)
 		return nil, err
 	}
 	p.pgid = cmd.Process.Pid
+	p.copied = make(chan struct{})
+	var wg sync.WaitGroup
+	for i, dst := range []io.Writer{s.Stdout, s.Stderr} {
+		if r := p.outputs[i]; r != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _ = io.Copy(dst, r)
+				// EOF, or the client is gone: a reader that stops reading
+				// must not leave the writer blocked on a full pipe.
+				_ = r.Close()
+			}()
+		}
+	}
+	go func() { wg.Wait(); close(p.copied) }()
 	if stdin != nil {
 		go func() {
 			_, _ = io.Copy(stdin, s.Stdin)
-			_ = stdin.Close() // forwards the client's EOF
+			_ = stdin.Close() // forwards the client's EOF (or its disappearance)
 		}()
 	}
 	return p, nil
+}
+
+func closeAll(fs ...*os.File) {
+	for _, f := range fs {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
 }
 
 // wait waits for the command and its output, then returns how it ended.
@@ -99,6 +155,14 @@ func (p *process) wait() syscall.WaitStatus {
 		select {
 		case <-p.ptyOut:
 		case <-time.After(outputDrain):
+		}
+	}
+	if p.copied != nil {
+		select {
+		case <-p.copied:
+		case <-time.After(outputDrain):
+			closeAll(p.outputs...) // a background child keeps the output open
+			<-p.copied
 		}
 	}
 	p.mu.Lock()
@@ -133,14 +197,38 @@ func (p *process) signal(sig syscall.Signal) error {
 	return signalGroup(p.pgid, sig)
 }
 
-// kill ends the whole process group: the client went away.
+// kill ends the whole process group (the agent's caller went away).
 func (p *process) kill() { _ = p.signal(syscall.SIGKILL) }
+
+// hangUp is what happens to a running command when its SSH connection or
+// channel drops, as with OpenSSH's sshd, which kills nothing: without a
+// terminal the pipes close (EOF on stdin, SIGPIPE/EPIPE on the next write);
+// with one the terminal's master side closes and the kernel hangs the
+// terminal up (SIGHUP and SIGCONT to the session leader, EIO on its fds).
+func (p *process) hangUp() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done || p.hungUp {
+		return
+	}
+	p.hungUp = true
+	if p.ptmx != nil {
+		// The kernel's hang-up of a terminal whose master closed: SIGHUP
+		// and SIGCONT to the session leader. Sent here because closing
+		// ptmx is deferred while its reader is blocked in read(2).
+		_ = unix.Kill(p.cmd.Process.Pid, syscall.SIGHUP)
+		_ = unix.Kill(p.cmd.Process.Pid, syscall.SIGCONT)
+		_ = p.ptmx.Close()
+		return
+	}
+	closeAll(p.outputs...)
+}
 
 // resize changes the terminal size; the kernel sends SIGWINCH.
 func (p *process) resize(cols, rows uint16) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.ptmx == nil || p.done {
+	if p.ptmx == nil || p.done || p.hungUp {
 		return errors.New("guestsim: no terminal to resize")
 	}
 	return pty.Setsize(p.ptmx, &pty.Winsize{Cols: cols, Rows: rows})

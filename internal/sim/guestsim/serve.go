@@ -112,13 +112,15 @@ func (g *guest) shutdown() {
 	g.stopped = true
 	g.mu.Unlock()
 	// Connections first: clients see the VM vanish (connection lost), not
-	// their command dying. Each session kills its own command; killAll then
-	// catches what finished sessions left running in the background.
-	g.ssh.close()
+	// their command dying. SSH sessions leave their commands running (as
+	// sshd does) and the agent's kill theirs; killAll then ends every
+	// command and background job, and the SSH handlers can finish.
+	g.ssh.cut()
 	if g.agent != nil {
 		g.agent.close()
 	}
 	g.procs.killAll()
+	g.ssh.close()
 	close(g.done)
 }
 

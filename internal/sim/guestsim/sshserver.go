@@ -181,6 +181,14 @@ func (s *sshServer) dropAll() {
 
 // close stops accepting, cuts every connection and waits for the handlers.
 func (s *sshServer) close() {
+	s.cut()
+	s.wg.Wait()
+}
+
+// cut stops accepting and cuts every connection without waiting: a handler
+// whose command still runs returns only once that command has ended (sshd
+// kills nothing), so a stopping guest kills the commands in between.
+func (s *sshServer) cut() {
 	if s.ln != nil {
 		_ = s.ln.Close()
 	}
@@ -190,5 +198,4 @@ func (s *sshServer) close() {
 	}
 	s.conns = nil
 	s.mu.Unlock()
-	s.wg.Wait()
 }

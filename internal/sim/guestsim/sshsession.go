@@ -62,12 +62,13 @@ func (s *sshSession) serve(reqs <-chan *ssh.Request) {
 		}
 	}
 	// The client closed the channel or the connection died. A command still
-	// running loses its session: kill its process group, like a hang-up.
+	// running loses its session but is not killed (sshd kills nothing): its
+	// pipes or terminal hang up.
 	s.mu.Lock()
 	p, started := s.proc, s.started
 	s.mu.Unlock()
 	if p != nil {
-		p.kill()
+		p.hangUp()
 	}
 	if started {
 		<-s.exited

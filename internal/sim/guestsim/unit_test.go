@@ -60,19 +60,26 @@ func TestGuestSharePath(t *testing.T) {
 }
 
 func TestSSHCommandSpec(t *testing.T) {
-	cfg := Config{User: "admin", HomeDir: "/home/admin"}
+	// sshd runs every session with the user's login shell: zsh for the
+	// macOS images' admin, bash for the Linux images.
+	cfg := Config{User: "admin", HomeDir: "/home/admin", OS: "darwin"}
 	cmd := "echo hi"
 	spec := sshCommandSpec(cfg, &cmd, &ptySpec{Term: "xterm"}, []string{"SSH_CLIENT=1 2 3"})
-	must.Eq(t, "/bin/sh", spec.Path)
-	must.Eq(t, []string{"sh", "-c", "echo hi"}, spec.Args)
+	must.Eq(t, "/bin/zsh", spec.Path)
+	must.Eq(t, []string{"zsh", "-c", "echo hi"}, spec.Args)
 	must.Eq(t, "/home/admin", spec.Dir)
 	must.Eq(t, []string{
-		"HOME=/home/admin", "USER=admin", "LOGNAME=admin", "SHELL=/bin/sh", "PATH=" + guestPath,
+		"HOME=/home/admin", "USER=admin", "LOGNAME=admin", "SHELL=/bin/zsh", "PATH=" + guestPath,
 		"TERM=xterm", "SSH_CLIENT=1 2 3",
 	}, spec.Env)
 
 	login := sshCommandSpec(cfg, nil, nil, nil)
-	must.Eq(t, []string{"-sh"}, login.Args) // a login shell, as sshd starts it
+	must.Eq(t, []string{"-zsh"}, login.Args) // a login shell, as sshd starts it
+
+	cfg.OS = "linux"
+	login = sshCommandSpec(cfg, nil, nil, nil)
+	must.Eq(t, "/bin/bash", login.Path)
+	must.Eq(t, []string{"-bash"}, login.Args)
 }
 
 func TestAgentCommandSpec(t *testing.T) {
