@@ -253,3 +253,17 @@ func TestDriver_StartFailureIsADriverError(t *testing.T) {
 	must.Eq(t, "", readLog(t, task, "stdout"))
 	must.False(t, e.containerExists(containerName(task.AllocID, task.Name)))
 }
+
+// TestDriver_TTYTask: a task with tty = true runs attached on a terminal
+// inside the container; its output (one stream) reaches stdout.
+func TestDriver_TTYTask(t *testing.T) {
+	e := newTestEnv(t)
+	h, _ := e.newHarness(e.pluginConfig())
+	task := newTask(t, "tty", TaskConfig{TTY: true, Command: "sh", Args: []string{"-c", "[ -t 1 ] && echo on-a-terminal; echo to-stderr >&2; exit 2"}})
+	mkAllocDir(t, h, task, true)
+	start(t, h, task)
+	res := waitExit(t, h, task.ID, time.Minute)
+	must.Eq(t, 2, res.ExitCode)
+	logEventually(t, task, "stdout", "to-stderr")
+	must.StrContains(t, readLog(t, task, "stdout"), "on-a-terminal")
+}
