@@ -267,3 +267,15 @@ func TestDriver_TTYTask(t *testing.T) {
 	logEventually(t, task, "stdout", "to-stderr")
 	must.StrContains(t, readLog(t, task, "stdout"), "on-a-terminal")
 }
+
+// TestDriver_OptionTooNewForTheCLI: an option the installed CLI does not
+// have yet is refused with the option and the version that adds it.
+func TestDriver_OptionTooNewForTheCLI(t *testing.T) {
+	e := newTestEnv(t, "CONTAINER_SIM_VERSION=0.11.0")
+	h, _ := e.newHarness(e.pluginConfig())
+	task := newTask(t, "caps", TaskConfig{Command: "true", CapAdd: []string{"NET_ADMIN"}})
+	mkAllocDir(t, h, task, false)
+	_, _, err := h.StartTask(task)
+	must.ErrorContains(t, err, `"cap_add/cap_drop"`)
+	must.ErrorContains(t, err, "0.12.0")
+}

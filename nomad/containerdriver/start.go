@@ -196,9 +196,22 @@ func explainInput(err error) error {
 	}
 	var un *applecontainer.UnsupportedError
 	if errors.As(err, &un) {
+		if opt, ok := featureOptions[un.Feature]; ok {
+			return badOption(opt, "", "needs Apple container %s or newer (this node has %s); upgrade the CLI or remove the option", un.Need, un.Have)
+		}
 		return fmt.Errorf("%w: %v; upgrade Apple's container CLI on this node or remove the option", ErrBadConfig, un)
 	}
 	return err
+}
+
+// featureOptions names the task option behind each version-gated CLI
+// feature.
+var featureOptions = map[applecontainer.Feature]string{
+	applecontainer.FeatureNetwork: "network_mode", applecontainer.FeatureNetworkNone: "network_mode",
+	applecontainer.FeaturePublish: "ports", applecontainer.FeatureVirtualization: "virtualization",
+	applecontainer.FeaturePlatform: "platform", applecontainer.FeatureSSH: "ssh_agent",
+	applecontainer.FeatureRosetta: "rosetta", applecontainer.FeatureReadOnly: "readonly_rootfs",
+	applecontainer.FeatureInit: "init", applecontainer.FeatureCapabilities: "cap_add/cap_drop",
 }
 
 // createContainer runs `container create`, with the environment in a
