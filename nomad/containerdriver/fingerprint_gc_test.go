@@ -111,3 +111,16 @@ func TestStats_MeasuredWithoutBlocking(t *testing.T) {
 	must.NoError(t, h.StopTask(task.ID, time.Second, ""))
 	waitExit(t, h, task.ID, 30*time.Second)
 }
+
+// TestFingerprint_OldCLIIsUnhealthy: a CLI before 1.0.0 (other JSON shapes
+// and error semantics) is reported with its version and the one needed.
+func TestFingerprint_OldCLIIsUnhealthy(t *testing.T) {
+	e := newTestEnv(t, "CONTAINER_SIM_VERSION=0.12.3")
+	_, d := e.newHarness(e.pluginConfig())
+	fp := firstFingerprint(t, d)
+	must.Eq(t, drivers.HealthStateUnhealthy, fp.Health)
+	must.StrContains(t, fp.HealthDescription, "0.12.3")
+	must.StrContains(t, fp.HealthDescription, "1.0.0")
+	v, _ := fp.Attributes["driver.container.version"].GetString()
+	must.Eq(t, "0.12.3", v)
+}
