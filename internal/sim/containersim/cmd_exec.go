@@ -84,6 +84,9 @@ func cmdExec(e *env, p *parsed) error {
 		fmt.Fprintln(e.stdout, id)
 		return nil
 	}
+	// Without -t, runc relays the process's output through its own pipes
+	// and exits only when every holder has closed them (a background
+	// process keeps exec attached; documented in docs/container-sim.md).
 	if p.flag("tty") && !e.stdinIsTerminal() {
 		err = e.runOnPTY(cmd, p.flag("interactive"))
 	} else {

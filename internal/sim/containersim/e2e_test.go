@@ -208,6 +208,11 @@ func TestExec(t *testing.T) {
 	r = s.run("exec", "ex")
 	must.Eq(t, 1, r.code)
 	must.Eq(t, "Error: no command specified for exec\n", r.stderr)
+	// A background process with its streams redirected does not hold exec.
+	start = time.Now()
+	out = s.must("exec", "ex", "sh", "-c", "sleep 1000 >/dev/null 2>&1 & echo started")
+	must.Eq(t, "started\n", out)
+	must.Less(t, 5*time.Second, time.Since(start))
 	// Exec'd processes are not logged.
 	must.Eq(t, "", s.logs("ex"))
 	s.must("kill", "ex")
