@@ -63,7 +63,11 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	if w := dhcpLeaseWarning(s); w != "" {
 		log.Warnf("%s", w)
 	}
-	st.Sweep(ctx, false)
+	// The sweep only touches other jobs' VMs and records: it runs
+	// alongside this job's preparation instead of before it.
+	swept := make(chan struct{})
+	go func() { defer close(swept); st.Sweep(ctx, false) }()
+	defer func() { <-swept }()
 	if _, err := st.Tart.Get(ctx, st.VM); err == nil {
 		if err := st.deleteVM(ctx, st.VM); err != nil {
 			return fmt.Errorf("removing the leftover VM %s of an earlier attempt: %w", st.VM, err)
@@ -144,6 +148,7 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	}
 	_ = slot.SetPID(h.PID)
 	rec.RunPID, rec.RunLog = h.PID, h.LogPath
+	rec.RunStart, _ = processStart(h.PID)
 	if err := saveRecord(s.StateDir, rec); err != nil {
 		return err
 	}
@@ -154,6 +159,9 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	}
 	defer tr.Close()
 	rec.Transport, rec.IP = mode, ip
+	if v, err := st.Tart.Version(ctx); err == nil {
+		rec.TartVersion = v.Raw
+	}
 	if err := saveRecord(s.StateDir, rec); err != nil {
 		return err
 	}

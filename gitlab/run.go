@@ -37,6 +37,9 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	if err != nil {
 		return err
 	}
+	if v, err := tart.ParseVersion(rec.TartVersion); err == nil && rec.TartVersion != "" {
+		st.Tart.SetVersion(v) // no `tart --version` per stage
+	}
 	script, err := os.ReadFile(scriptPath)
 	if err != nil {
 		return fmt.Errorf("reading the %s script: %w", stageName, err)
@@ -95,14 +98,24 @@ func (st *Stage) Run(ctx context.Context, scriptPath, stageName string) error {
 	defer tr.Close()
 
 	started.Store(true)
-	res, err := tr.Run(runCtx, guest.Command{
+	command := guest.Command{
 		Shell:      sh.Path,
 		LoginShell: sh.Login,
 		Script:     string(script),
 		Stdout:     st.Stdout,
 		Stderr:     st.Stderr,
 		Signals:    fwd,
-	})
+	}
+	res, err := tr.Run(runCtx, command)
+	if errors.Is(err, guest.ErrNotStarted) && rec.Transport == "agent" && rec.IP != "" && s.Transport != "agent" && runCtx.Err() == nil {
+		// The agent died since prepare (tart exec breaks after a guest
+		// restart) and the script did not start: SSH reaches the same guest.
+		st.Log.Warnf("The guest agent does not answer (%v); using SSH", err)
+		if ssh, derr := st.dialSSH(runCtx, rec); derr == nil {
+			defer ssh.Close()
+			res, err = ssh.Run(runCtx, command)
+		}
+	}
 	cause := context.Cause(runCtx)
 	switch {
 	case errors.Is(cause, errNotStarted):
@@ -154,23 +167,20 @@ func (st *Stage) watchVM(ctx context.Context, h *tart.RunHandle, cancel context.
 	}
 }
 
-// reconnect opens the transport prepare found working, with a short retry.
+// reconnect opens the transport prepare found working. The agent is not
+// pinged first (a round trip per stage): a dead agent fails the command
+// before it starts (guest.ErrNotStarted) and Run then goes over SSH.
 func (st *Stage) reconnect(ctx context.Context, rec *Record) (guest.Transport, error) {
+	if rec.Transport == "agent" {
+		return guest.NewAgent(st.Tart, st.VM), nil
+	}
+	return st.dialSSH(ctx, rec)
+}
+
+// dialSSH connects to the guest's sshd, retrying for connect_timeout.
+func (st *Stage) dialSSH(ctx context.Context, rec *Record) (guest.Transport, error) {
 	cctx, cancel := context.WithTimeout(ctx, st.Settings.ConnectTimeout)
 	defer cancel()
-	if rec.Transport == "agent" {
-		a := guest.NewAgent(st.Tart, st.VM)
-		err := a.Ping(cctx)
-		if err == nil {
-			return a, nil
-		}
-		// The agent died (it can, and tart exec breaks after a guest
-		// restart): SSH still reaches the same guest, when allowed.
-		if rec.IP == "" || st.Settings.Transport == "agent" {
-			return nil, err
-		}
-		st.Log.Warnf("The guest agent does not answer (%v); using SSH", err)
-	}
 	cfg, err := st.sshConfig(rec.IP)
 	if err != nil {
 		return nil, err

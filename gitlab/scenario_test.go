@@ -26,15 +26,23 @@ func TestScenarioPassingJob(t *testing.T) {
 	t.Parallel()
 	h := newSimHost(t)
 	r := h.runner(h.settings())
-	job := newJob("echo hello from $(uname -s)", `echo "shell is $BASH_VERSION"`)
+	// The script waits (bounded) until the test has looked at the host's
+	// processes, so the run stage is surely alive then.
+	seen := filepath.Join(h.guest, "looked")
+	job := newJob("echo hello from $(uname -s)",
+		`i=0; while [ ! -e `+seen+` ] && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done`,
+		`echo "shell is $BASH_VERSION"`)
 	job.AfterScript = []string{"echo after $CI_JOB_STATUS"}
 	// While the job runs, the leak check must see its processes (tart run,
-	// the guest, the run stage): proof that it would catch a leak.
+	// the run stage): proof that it would catch a leak.
 	var during []string
 	var once sync.Once
 	job.Log = writerFunc(func(p []byte) {
 		if strings.Contains(string(p), "hello from") {
-			once.Do(func() { during = h.processesOfHost() })
+			once.Do(func() {
+				during = h.processesOfHost()
+				_ = os.WriteFile(seen, nil, 0o644)
+			})
 		}
 	})
 	res := h.run(r, job)

@@ -29,7 +29,11 @@ type Record struct {
 	// probe again.
 	Transport string `json:"transport,omitempty"`
 	RunPID    int    `json:"run_pid,omitempty"`
-	RunLog    string `json:"run_log,omitempty"`
+	RunStart  string `json:"run_start,omitempty"` // start time of RunPID, against PID reuse
+	// TartVersion is what prepare learnt (`tart --version`): later stages
+	// seed their client with it instead of asking again.
+	TartVersion string `json:"tart_version,omitempty"`
+	RunLog      string `json:"run_log,omitempty"`
 	// JobDir holds the tart run log and per-job host dirs; removed in cleanup.
 	JobDir string `json:"job_dir"`
 

@@ -59,13 +59,23 @@ func (a *Agent) Ping(ctx context.Context) error {
 }
 
 // Run implements Transport.
-func (a *Agent) Run(ctx context.Context, cmd Command) (Result, error) {
+func (a *Agent) Run(ctx context.Context, cmd Command) (_ Result, err error) {
 	p, err := buildPlan(cmd, newPlanDir(a.GuestTempDir))
 	if err != nil {
 		return Result{}, err
 	}
-	defer a.helper("cleanup", []string{"/bin/sh", "-c", p.cleanup}, nil)
-	if p.wrapper != nil {
+	stdin := cmd.Stdin
+	var res Result
+	defer func() {
+		// A one-shot line removes its own dir unless it was cut short.
+		if !p.oneShot || err != nil || res.Signal != "" {
+			a.helper("cleanup", []string{"/bin/sh", "-c", p.cleanup}, nil)
+		}
+	}()
+	switch {
+	case p.oneShot:
+		stdin = bytes.NewReader(p.wrapper)
+	case p.wrapper != nil:
 		if err := a.helperCtx(ctx, "upload of the command wrapper", []string{"/bin/sh", "-c", p.upload}, bytes.NewReader(p.wrapper)); err != nil {
 			return Result{}, err
 		}
@@ -75,9 +85,9 @@ func (a *Agent) Run(ctx context.Context, cmd Command) (Result, error) {
 	if cmd.Stderr != nil {
 		stderr = io.MultiWriter(cmd.Stderr, &tail)
 	}
-	res, err := a.exec(ctx, agentCall{
+	res, err = a.exec(ctx, agentCall{
 		argv:    []string{"/bin/sh", "-c", p.line},
-		stdin:   cmd.Stdin,
+		stdin:   stdin,
 		stdout:  cmd.Stdout,
 		stderr:  stderr,
 		pty:     cmd.PTY,

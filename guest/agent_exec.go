@@ -141,9 +141,10 @@ var (
 func tartExecFailure(vm string, code int, stderr string) error {
 	switch {
 	case code == 1 && agentUnreachableRE.MatchString(stderr):
-		// Either never connected or the agent died mid-command: the
-		// command's outcome is unknown in both cases.
-		return fmt.Errorf("%w: %w: VM %s: the guest agent does not answer (is tart-guest-agent running in the image?)", ErrConnectionLost, ErrAgentUnavailable, vm)
+		// tart prints this when it cannot connect to the agent at all
+		// (tart-cli.md §9; a failure after connecting is "Error: <grpc
+		// status>"), so the command never started.
+		return fmt.Errorf("%w: %w: %w: VM %s: the guest agent does not answer (is tart-guest-agent running in the image?)", ErrConnectionLost, ErrAgentUnavailable, ErrNotStarted, vm)
 	case code == 1 && execUnsupportedRE.MatchString(stderr):
 		return fmt.Errorf("%w: %w: tart exec needs a macOS 14+ host", ErrAgentUnavailable, tart.ErrUnsupported)
 	case code == 2 && vmNotRunningRE.MatchString(stderr):

@@ -50,7 +50,7 @@ type Config struct {
 	// AgentProbeTimeout bounds one agent probe (tart itself waits about
 	// 10 s for an absent agent). Default 15s.
 	AgentProbeTimeout time.Duration
-	// MaxRetryInterval caps the backoff between rounds (250 ms doubling).
+	// MaxRetryInterval caps the backoff between rounds (10 ms doubling).
 	// Default 5s; a caller that wants a booting guest noticed promptly
 	// (a CI job waiting on it) sets it lower.
 	MaxRetryInterval time.Duration
@@ -98,7 +98,9 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 
 	c := connector{cfg: cfg, mode: mode, agentPossible: hasVM && mode != ModeSSH, start: time.Now()}
 	deadline := time.Now().Add(cfg.BootWait)
-	bo := newBackoff(min(250*time.Millisecond, cfg.MaxRetryInterval), cfg.MaxRetryInterval)
+	// A booting guest answers any moment: retry within milliseconds
+	// first (a job waits on it), then back off.
+	bo := newBackoff(min(firstRetry, cfg.MaxRetryInterval), cfg.MaxRetryInterval)
 	for {
 		t, err := c.attempt(ctx)
 		if t != nil || err != nil {
@@ -121,6 +123,9 @@ func Connect(ctx context.Context, cfg Config) (Transport, error) {
 		}
 	}
 }
+
+// firstRetry is the first backoff step of Connect and DialSSH.
+const firstRetry = 10 * time.Millisecond
 
 // agentRefusedWithin separates an agent that is not there yet (tart fails at
 // once: no control socket) from one that hangs.

@@ -21,6 +21,9 @@ var (
 	ErrHostKeyMismatch = errors.New("guest: SSH host key mismatch")
 	// ErrInvalidInput: a Command or configuration that cannot be run.
 	ErrInvalidInput = errors.New("guest: invalid input")
+	// ErrNotStarted: the command certainly did not start (tart could not
+	// even reach the guest agent), so running it again elsewhere is safe.
+	ErrNotStarted = errors.New("guest: the command was not started")
 	// ErrClosed: the Transport was closed.
 	ErrClosed = errors.New("guest: transport closed")
 )

@@ -21,6 +21,10 @@ type plan struct {
 	upload  string // command line that stores stdin as dir/run ("" without wrapper)
 	line    string // command line that runs the command (exec keeps the PID)
 	cleanup string // command line that removes dir
+	// oneShot: line itself stores the wrapper (sent on its stdin), runs
+	// it and removes dir, so the command takes one round trip instead of
+	// three; cleanup is then only needed when line could not finish.
+	oneShot bool
 }
 
 func (p plan) pidFile() string { return p.dir + "/pid" }
@@ -60,7 +64,38 @@ func buildPlan(cmd Command, dir string) (plan, error) {
 	p.wrapper = wrapperScript(cmd, dir, target)
 	p.upload = mkdir + " && umask 077 && cat > " + quote(dir+"/run")
 	p.line = recordPID + " && exec /bin/sh " + quote(dir+"/run")
+	if cmd.Stdin == nil && cmd.PTY == nil {
+		p.oneShot, p.line = true, oneShotLine(dir)
+	}
 	return p, nil
+}
+
+// relayedSignals are those a one-shot line passes on to its command.
+var relayedSignals = []string{"TERM", "INT", "HUP", "QUIT", "USR1", "USR2"}
+
+// oneShotLine stores its stdin as dir/run (mode 600 in a 700 dir), runs it
+// as a child, and removes dir once it ended, exiting with its status (and
+// dying of its signal). The command's own stdin is empty, as for any
+// command without Stdin. Signals sent to the line's shell alone (sshd
+// signals one PID) are relayed to the command; a transport that signals
+// the whole process group reaches both, and the shell's traps keep it
+// alive to clean up. The PID file names the shell, leader of the group.
+func oneShotLine(dir string) string {
+	d, run := quote(dir), quote(dir+"/run")
+	var b strings.Builder
+	b.WriteString("{ mkdir -m 700 -p " + d + " && cat > " + run + "; } || { echo \"guest: cannot store the command in \"" + d + " >&2; exit 126; }; ")
+	b.WriteString("echo $$ > " + quote(dir+"/pid") + "; /bin/sh " + run + " & c=$!; ")
+	for _, sig := range relayedSignals {
+		b.WriteString("trap 'kill -" + sig + " $c 2>/dev/null' " + sig + "; ")
+	}
+	// wait returns early (>128) when a trap ran: wait again while the
+	// command lives; a shell that reaped it meanwhile (bash) still knows
+	// its status, one that did not (dash) answers 127.
+	b.WriteString("wait $c; r=$?; while kill -0 $c 2>/dev/null; do wait $c; r=$?; done; ")
+	b.WriteString("wait $c 2>/dev/null; w=$?; [ $w -ne 127 ] && r=$w; ")
+	b.WriteString("rm -rf " + d + "; trap - " + strings.Join(relayedSignals, " ") + "; ")
+	b.WriteString("if [ $r -gt 128 ] && [ $r -lt 160 ]; then kill -$((r-128)) $$; fi; exit $r")
+	return b.String()
 }
 
 func validate(cmd Command) error {

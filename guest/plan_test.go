@@ -42,15 +42,21 @@ func TestBuildPlanLines(t *testing.T) {
 			line: `mkdir -m 700 -p '/tmp/tartan-abc' && echo $$ > '/tmp/tartan-abc/pid' && cd '/Users/admin/my dir' && exec 'ls'`,
 		},
 		{
-			name:        "script: uploaded wrapper, exec'd by /bin/sh",
-			cmd:         Command{Script: "echo hi", Shell: "/bin/bash"},
+			name:        "script with stdin: uploaded wrapper, exec'd by /bin/sh",
+			cmd:         Command{Script: "cat", Shell: "/bin/bash", Stdin: strings.NewReader("x")},
 			line:        `echo $$ > '/tmp/tartan-abc/pid' && exec /bin/sh '/tmp/tartan-abc/run'`,
 			wantWrapper: true,
 		},
 		{
 			name:        "env alone needs the wrapper",
-			cmd:         Command{Argv: []string{"env"}, Env: map[string]string{"TOKEN": "s3cret"}},
+			cmd:         Command{Argv: []string{"env"}, Env: map[string]string{"TOKEN": "s3cret"}, PTY: &PTY{Cols: 80, Rows: 24}},
 			line:        `echo $$ > '/tmp/tartan-abc/pid' && exec /bin/sh '/tmp/tartan-abc/run'`,
+			wantWrapper: true,
+		},
+		{
+			name:        "script without stdin: one shot (wrapper on the line's stdin)",
+			cmd:         Command{Script: "echo hi", Env: map[string]string{"TOKEN": "s3cret"}},
+			line:        oneShotLine("/tmp/tartan-abc"),
 			wantWrapper: true,
 		},
 	}
@@ -146,8 +152,9 @@ func TestLinesAreShellNeutral(t *testing.T) {
 			must.StrNotEqFold(t, "", strings.TrimSpace(string(pid)))
 
 			dir2 := filepath.Join(work, "plan2")
-			p, err = buildPlan(Command{Script: `printf '%s|' "$V" "$(pwd)"`, Env: map[string]string{"V": "x'y\"z $HOME"}, Dir: work}, dir2)
+			p, err = buildPlan(Command{Script: `printf '%s|' "$V" "$(pwd)"`, Env: map[string]string{"V": "x'y\"z $HOME"}, Dir: work, Stdin: strings.NewReader("")}, dir2)
 			must.NoError(t, err)
+			must.False(t, p.oneShot)
 			runLine(p.upload, p.wrapper)
 			must.Eq(t, `x'y"z $HOME|`+work+"|", runLine(p.line, nil))
 			fi, err := os.Stat(dir2)
@@ -156,6 +163,26 @@ func TestLinesAreShellNeutral(t *testing.T) {
 			runLine(p.cleanup, nil)
 			_, err = os.Stat(dir2)
 			must.True(t, os.IsNotExist(err))
+
+			// One shot: store, run and clean up in one line; exit
+			// status and death by signal come through.
+			dir3 := filepath.Join(work, "plan 3")
+			p, err = buildPlan(Command{Script: `printf '%s|' "$V" "$(pwd)"; read x || echo stdin-empty`, Env: map[string]string{"V": "x'y\"z $HOME"}, Dir: work}, dir3)
+			must.NoError(t, err)
+			must.True(t, p.oneShot)
+			must.Eq(t, `x'y"z $HOME|`+work+"|stdin-empty\n", runLine(p.line, p.wrapper))
+			_, err = os.Stat(dir3)
+			must.True(t, os.IsNotExist(err))
+			for script, want := range map[string]string{"exit 7": "exit status 7", "kill -TERM $$": "signal: terminated"} {
+				p, err = buildPlan(Command{Script: script}, filepath.Join(work, "plan4"))
+				must.NoError(t, err)
+				c := exec.Command(path, "-c", p.line)
+				c.Stdin = bytes.NewReader(p.wrapper)
+				err = c.Run()
+				must.EqError(t, err, want)
+				_, err = os.Stat(filepath.Join(work, "plan4"))
+				must.True(t, os.IsNotExist(err))
+			}
 		})
 	}
 }

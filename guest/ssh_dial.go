@@ -23,7 +23,7 @@ func DialSSH(ctx context.Context, cfg SSHConfig) (*SSH, error) {
 		return nil, err
 	}
 	deadline := time.Now().Add(cfg.RetryUntil)
-	bo := newBackoff(250*time.Millisecond, 5*time.Second)
+	bo := newBackoff(firstRetry, 5*time.Second)
 	for attempt := 1; ; attempt++ {
 		client, err := dialOnce(ctx, cfg, cc)
 		if err == nil {

@@ -15,13 +15,21 @@ import (
 )
 
 // Run implements Transport.
-func (s *SSH) Run(ctx context.Context, cmd Command) (Result, error) {
+func (s *SSH) Run(ctx context.Context, cmd Command) (res Result, err error) {
 	p, err := buildPlan(cmd, newPlanDir(s.cfg.GuestTempDir))
 	if err != nil {
 		return Result{}, err
 	}
-	defer s.cleanup(p)
-	if p.wrapper != nil {
+	defer func() {
+		// A one-shot line removes its own dir unless it was cut short.
+		if !p.oneShot || err != nil || res.Signal != "" {
+			s.cleanup(p)
+		}
+	}()
+	switch {
+	case p.oneShot:
+		cmd.Stdin = bytes.NewReader(p.wrapper) // the line stores it; the command's own stdin is empty
+	case p.wrapper != nil:
 		if err := s.helper(ctx, "upload of the command wrapper", p.upload, bytes.NewReader(p.wrapper)); err != nil {
 			return Result{}, err
 		}

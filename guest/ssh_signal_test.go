@@ -20,7 +20,7 @@ func TestKillFallbackReachesTheCommand(t *testing.T) {
 	p, err := buildPlan(Command{Script: "echo up; sleep 30"}, newPlanDir(g.ssh.GuestTempDir))
 	must.NoError(t, err)
 	defer s.cleanup(p)
-	must.NoError(t, s.helper(runCtx(t), "upload", p.upload, strings.NewReader(string(p.wrapper))))
+	must.True(t, p.oneShot) // the wrapper goes on the line's stdin
 	out := &syncBuffer{}
 	type end struct {
 		res Result
@@ -28,7 +28,7 @@ func TestKillFallbackReachesTheCommand(t *testing.T) {
 	}
 	ended := make(chan end, 1)
 	go func() {
-		res, err := s.runLine(runCtx(t), p, Command{Stdout: out})
+		res, err := s.runLine(runCtx(t), p, Command{Stdout: out, Stdin: strings.NewReader(string(p.wrapper))})
 		ended <- end{res, err}
 	}()
 	waitFor(t, "the command to start", 10*time.Second, func() bool { return out.String() != "" })

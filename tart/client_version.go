@@ -47,6 +47,14 @@ func (c *Client) Version(ctx context.Context) (Version, error) {
 	}
 }
 
+// SetVersion seeds the cache with a version learnt earlier (an executor
+// stage passing it to the next), so no `tart --version` runs.
+func (c *Client) SetVersion(v Version) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.version = &v
+}
+
 func (c *Client) runProbe(ctx context.Context, p *versionProbe) {
 	ctx, cancel := context.WithTimeout(ctx, versionProbeTimeout)
 	defer cancel()
