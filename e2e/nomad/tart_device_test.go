@@ -55,6 +55,12 @@ func thirdJobWaits(t *testing.T, da *deviceAgent) {
 	if got := allocsOf(t, a, "mac3"); len(got) != 0 {
 		t.Fatalf("mac3 got allocations while both slots are taken: %v", got)
 	}
+	// What `nomad job status` shows as the placement failure.
+	why := placementFailure(t, a, "mac3")
+	if !strings.Contains(why, "devices") {
+		t.Fatalf("placement failure does not name the devices: %s", why)
+	}
+	t.Logf("mac3 placement failure: %s", why)
 	sum, _, err := a.client.Jobs().Summary("mac3", nil)
 	must(t, err)
 	if q := sum.Summary["g"].Queued; q != 1 {
@@ -348,4 +354,19 @@ func waitStats(t *testing.T, a *agent, al *api.Allocation) {
 	}) {
 		t.Fatalf("no stats: %s", last)
 	}
+}
+
+// placementFailure summarises the job's failed placements (dimension
+// exhausted, constraints filtered) from its evaluations.
+func placementFailure(t *testing.T, a *agent, jobID string) string {
+	t.Helper()
+	evals, _, err := a.client.Jobs().Evaluations(jobID, nil)
+	must(t, err)
+	var b strings.Builder
+	for _, e := range evals {
+		for tg, m := range e.FailedTGAllocs {
+			fmt.Fprintf(&b, "%s: exhausted %v filtered %v; ", tg, m.DimensionExhausted, m.ConstraintFiltered)
+		}
+	}
+	return b.String()
 }
