@@ -2,6 +2,8 @@ package tartdriver
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -63,5 +65,25 @@ func (d *Driver) sweep(ctx context.Context) (int, error) {
 		d.logger.Info("deleted leftover VM", "vm", vm.Name, "running", vm.Running)
 		deleted++
 	}
+	d.sweepRecords(known)
 	return deleted, nil
+}
+
+// sweepRecords removes task records (see record.go) of tasks no longer
+// known: their VM is gone, and a record holds credentials.
+func (d *Driver) sweepRecords(known map[string]bool) {
+	pc, _, _, err := d.snapshot()
+	if err != nil {
+		return
+	}
+	paths, _ := filepath.Glob(filepath.Join(tartHome(pc), recordDirName, "*.json"))
+	for _, p := range paths {
+		vm := strings.TrimSuffix(filepath.Base(p), ".json")
+		if _, starting := d.inFlight.Load(vm); known[vm] || starting {
+			continue
+		}
+		if err := os.Remove(p); err == nil {
+			d.logger.Info("deleted the task record of a task that no longer exists", "vm", vm)
+		}
+	}
 }

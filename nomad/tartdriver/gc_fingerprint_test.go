@@ -38,6 +38,11 @@ func TestGC_SweepDeletesOnlyOrphansOfThisDriver(t *testing.T) {
 	run, err := e.client.Run(ctx, orphanRunning, tart.RunOptions{NoGraphics: true})
 	must.NoError(t, err)
 	d.inFlight.Store(starting, true)
+	pc := e.pluginConfig()
+	orphanRecord := recordPath(&pc, orphanStopped)
+	must.NoError(t, writeRecord(orphanRecord, taskRecord{SSHPassword: "secret"}))
+	liveRecord := recordPath(&pc, vmName(live.AllocID, live.Name))
+	must.FileExists(t, liveRecord)
 
 	n, err := d.sweep(ctx)
 	must.NoError(t, err)
@@ -48,6 +53,9 @@ func TestGC_SweepDeletesOnlyOrphansOfThisDriver(t *testing.T) {
 	must.True(t, e.vmExists(vmName(live.AllocID, live.Name)))
 	must.True(t, e.vmExists(starting))
 	must.True(t, e.vmExists(foreign))
+	// Task records go with their tasks (they hold credentials).
+	must.FileNotExists(t, orphanRecord)
+	must.FileExists(t, liveRecord)
 }
 
 // TestGC_NotInValidationProcess: SetConfig without AgentConfig (Nomad's
