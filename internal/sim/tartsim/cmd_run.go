@@ -155,11 +155,13 @@ func cmdRun(e *env, p *parsed) error {
 	}
 	defer res.release()
 
+	garbled := resumed && resumeFault(e) == "garble"
 	vm := &simVM{
 		e: e, d: d, cfg: cfg, rc: rc, meta: meta, log: log, ip: res.ip,
-		agent:   meta.Agent && !e.knobSet("TART_SIM_NO_AGENT"),
-		noIP:    e.knobSet("TART_SIM_NO_IP"),
+		agent:   meta.Agent && !e.knobSet("TART_SIM_NO_AGENT") && !garbled && !res.shared,
+		noIP:    e.knobSet("TART_SIM_NO_IP") || garbled,
 		resumed: resumed,
+		noGuest: res.shared || garbled,
 		console: newGuestConsole(consoleWriter(console), cfg.OS, name),
 	}
 	if err := vm.startControl(); err != nil {

@@ -137,9 +137,10 @@ func (h *home) leaseFor(mac string) (lease, bool, error) {
 // `tart run` process dies. Machine-wide because tests with different
 // TART_HOMEs run side by side and every guest listens on <ip>:22.
 type ipReservation struct {
-	ip   string
-	path string
-	lock *fileLock
+	ip     string
+	path   string
+	lock   *fileLock // nil when shared
+	shared bool      // the address of a running VM with the same MAC (not ours to free)
 }
 
 func reservationDir() string {
@@ -201,6 +202,9 @@ func sweepStaleReservations(limit int) {
 
 // release removes the lock file (so /tmp does not fill up) and then unlocks.
 func (r *ipReservation) release() {
+	if r.shared {
+		return
+	}
 	_ = os.Remove(r.path)
 	r.lock.unlock()
 }
@@ -209,6 +213,51 @@ func (r *ipReservation) release() {
 // free (like a DHCP server would), else a random free 127.64.0.0/10 address
 // not leased to another MAC.
 func (h *home) reserveIP(mac string) (*ipReservation, error) {
+	// bootpd is one per Mac and leases by MAC: a VM whose MAC a running VM
+	// already has gets that VM's address, whatever TART_HOME it lives in.
+	if ip, ok := runningIPOfMAC(mac); ok {
+		return &ipReservation{ip: ip, shared: true}, nil
+	}
+	r, err := h.reserveFreeIP(mac)
+	if err == nil {
+		// Record the holder's MAC in the lock file for runningIPOfMAC.
+		_ = os.WriteFile(r.path, []byte(mac), 0o666)
+	}
+	return r, err
+}
+
+// runningIPOfMAC finds a held reservation (a running VM anywhere on this
+// machine) whose recorded MAC is mac.
+func runningIPOfMAC(mac string) (string, bool) {
+	dir := reservationDir()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return "", false
+	}
+	for _, ent := range ents {
+		ip, ok := strings.CutSuffix(ent.Name(), ".lock")
+		if !ok {
+			continue
+		}
+		p := filepath.Join(dir, ent.Name())
+		b, err := os.ReadFile(p)
+		if err != nil || !macEqual(strings.TrimSpace(string(b)), mac) {
+			continue
+		}
+		lk, err := flockPath(p, false)
+		if err != nil {
+			continue
+		}
+		if lk != nil { // nobody holds it: left by a killed run
+			lk.unlock()
+			continue
+		}
+		return ip, true
+	}
+	return "", false
+}
+
+func (h *home) reserveFreeIP(mac string) (*ipReservation, error) {
 	all, _ := h.readLeases()
 	now := time.Now()
 	leasedToOther := map[string]bool{}

@@ -26,6 +26,12 @@ type simVM struct {
 	agent   bool
 	noIP    bool
 	resumed bool
+	// noGuest: no guest process is spawned. Set when another running VM
+	// (in another TART_HOME, which tart's own MAC check does not see) has
+	// this VM's MAC, so DHCP gave both one address: connections to it reach
+	// the other VM, which is the clash made visible. Also set by a garbled
+	// resume (TART_SIM_RESUME_FAIL=garble).
+	noGuest bool
 
 	console *guestConsole // nil without --serial/--serial-path or for macOS guests
 
@@ -128,11 +134,15 @@ func (vm *simVM) guestConfig() guestsim.Config {
 		sock = vm.d.controlSock()
 	}
 	_ = os.MkdirAll(vm.d.guestHome(), 0o755)
+	sshDelay := e.knobDuration("TART_SIM_SSH_DELAY", 100*time.Millisecond)
+	if vm.resumed {
+		sshDelay = 0 // sshd was already listening when the state was saved
+	}
 	return guestsim.Config{
 		VMName: vm.d.name, VMDir: vm.d.path, OS: vm.cfg.OS, IP: vm.ip, SSHPort: port,
 		User: vm.meta.User, Password: vm.meta.Password, HomeDir: vm.d.guestHome(),
 		Shares: shares, AgentSocket: sock,
-		SSHDelay:     e.knobDuration("TART_SIM_SSH_DELAY", 100*time.Millisecond),
+		SSHDelay:     sshDelay,
 		SSHRefuse:    e.knobSet("TART_SIM_SSH_REFUSE"),
 		SSHDropAfter: e.knobDuration("TART_SIM_SSH_DROP_AFTER", 0),
 		SlowOutput:   e.knobDuration("TART_SIM_SLOW_OUTPUT", 0),
@@ -144,10 +154,19 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	e := vm.e
 
 	defer vm.console.close()
+	ipDelay := e.knobDuration("TART_SIM_IP_DELAY", 100*time.Millisecond)
 	if vm.resumed {
 		fmt.Fprintln(e.stdout, "restoring VM state from a snapshot...")
+		if msg := restoreError(vm.d.statePath(), vm.cfg, vm.rc.Dirs, resumeFault(e) == "refuse"); msg != "" {
+			vm.log.event("resume failed")
+			return runtimeFailf("%s", msg)
+		}
 		_ = os.Remove(vm.d.statePath())
 		fmt.Fprintln(e.stdout, "resuming VM...")
+		vm.log.event("resumed")
+		// The guest was running when it was saved: its network is up again
+		// as soon as the state is loaded.
+		ipDelay = e.knobDuration("TART_SIM_RESUME_DELAY", 100*time.Millisecond)
 	} else {
 		vm.console.boot()
 	}
@@ -155,7 +174,7 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 	if d := e.knobDuration("TART_SIM_DIE_AFTER", 0); d > 0 {
 		dieC = time.After(d)
 	}
-	bootC := time.After(e.knobDuration("TART_SIM_IP_DELAY", 100*time.Millisecond))
+	bootC := time.After(ipDelay)
 	var guestDone chan error
 	var loginC <-chan time.Time // when the guest's SSH answers: the console shows the login prompt
 	var vncC <-chan time.Time
@@ -181,6 +200,10 @@ func (vm *simVM) loop(sigs <-chan os.Signal) error {
 					vncC = nil
 					vm.printVNC()
 				}
+			}
+			if vm.noGuest {
+				vm.log.event("no guest of its own (ip %s shared with a running VM of the same MAC, or a garbled resume)", vm.ip)
+				continue
 			}
 			gc := vm.guestConfig()
 			g, err := guestsim.Spawn(gc)
@@ -287,7 +310,7 @@ func (vm *simVM) suspend() error {
 	}
 	fmt.Fprintln(e.stdout, "pausing VM to take a snapshot...")
 	fmt.Fprintln(e.stdout, "creating a snapshot...")
-	if err := os.WriteFile(vm.d.statePath(), []byte("tart-sim snapshot\n"), 0o600); err != nil {
+	if err := writeSnapshot(vm.d.statePath(), vm.cfg, vm.rc.Dirs); err != nil {
 		fmt.Fprintf(e.stdout, "Failed to suspend the VM: %v\n", err)
 		vm.stopGuest()
 		return &exitCode{exitFailure}
@@ -296,4 +319,15 @@ func (vm *simVM) suspend() error {
 	vm.stopGuest()
 	vm.log.event("suspended")
 	return nil
+}
+
+// resumeFault is TART_SIM_RESUME_FAIL: "" (none), "garble" (the restore
+// succeeds but the guest's network never comes back), anything else
+// "refuse" (the restore fails and tart run exits 1).
+func resumeFault(e *env) string {
+	switch v := e.getenv("TART_SIM_RESUME_FAIL"); v {
+	case "", "garble":
+		return v
+	}
+	return "refuse"
 }
