@@ -24,6 +24,7 @@ const (
 	FeatureDisplayRefit       Feature = "set --display-refit"
 	FeatureDisplayUnit        Feature = "set --display with pt/px unit"
 	FeatureFQN                Feature = "fqn"
+	FeatureRename             Feature = "rename"
 	FeatureNoAudio            Feature = "run --no-audio"
 	FeatureNoClipboard        Feature = "run --no-clipboard"
 	FeatureNoTrackpad         Feature = "run --no-trackpad"
@@ -60,6 +61,7 @@ var featureSince = map[Feature]Version{
 	FeatureDisplayRefit:       mustVersion("2.21.0"),
 	FeatureDisplayUnit:        mustVersion("2.30.0"),
 	FeatureFQN:                mustVersion("2.6.0"),
+	FeatureRename:             mustVersion("0.28.0"),
 	FeatureNoAudio:            mustVersion("2.6.0"),
 	FeatureNoClipboard:        mustVersion("2.10.0"),
 	FeatureNoTrackpad:         mustVersion("2.25.0"),
