@@ -118,6 +118,9 @@ func cmdRun(e *env, p *parsed) error {
 		_ = os.Remove(d.statePath())
 		resumed = false
 	}
+	// Scanned before the PID lock: once the VM shows as running, tests
+	// read sim-run.json, so keep the work between the two short.
+	sharedIP, _ := runningIPOfMAC(cfg.MACAddress)
 	console, err := openConsole(e, rc)
 	if err != nil {
 		gl.unlock()
@@ -148,7 +151,7 @@ func cmdRun(e *env, p *parsed) error {
 			return runtimeFailf("The number of VMs exceeds the system limit (other running VMs: %s)", strings.Join(names, ", "))
 		}
 	}
-	res, err := e.home.reserveIP(cfg.MACAddress)
+	res, err := e.home.reserveIP(cfg.MACAddress, sharedIP)
 	if err != nil {
 		gl.unlock()
 		return runtimeFailf("tart-sim: %v", err)

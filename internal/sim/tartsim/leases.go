@@ -212,11 +212,13 @@ func (r *ipReservation) release() {
 // reserveIP picks the VM's address: its previous lease if that address is
 // free (like a DHCP server would), else a random free 127.64.0.0/10 address
 // not leased to another MAC.
-func (h *home) reserveIP(mac string) (*ipReservation, error) {
-	// bootpd is one per Mac and leases by MAC: a VM whose MAC a running VM
-	// already has gets that VM's address, whatever TART_HOME it lives in.
-	if ip, ok := runningIPOfMAC(mac); ok {
-		return &ipReservation{ip: ip, shared: true}, nil
+//
+// sharedIP (from runningIPOfMAC) is the address of a running VM with the
+// same MAC: bootpd is one per Mac and leases by MAC, so this VM gets that
+// address too, whatever TART_HOME it lives in.
+func (h *home) reserveIP(mac, sharedIP string) (*ipReservation, error) {
+	if sharedIP != "" {
+		return &ipReservation{ip: sharedIP, shared: true}, nil
 	}
 	r, err := h.reserveFreeIP(mac)
 	if err == nil {
