@@ -89,7 +89,7 @@ func newWorld(t testing.TB, o warm.Options, env ...string) *world {
 	t.Helper()
 	w := &world{t: t, home: t.TempDir(), dir: t.TempDir(), logs: &logSink{}}
 	w.c = simClient(t, w.home, env...) // builds tart-sim under the real TMPDIR
-	t.Setenv("TMPDIR", t.TempDir())     // run logs stay inside the test
+	t.Setenv("TMPDIR", t.TempDir())    // run logs stay inside the test
 	w.m = w.manager(w.c, o)
 	t.Cleanup(w.stopAll)
 	ctx := ctxT(t, 60*time.Second)
