@@ -26,17 +26,34 @@ type deviceAgent struct {
 	device   string // the device plugin's path in plugin_dir ("" = none)
 	env      []string
 	nomad    string
+	rpc      int
+	name     string // the client's node name
 }
 
 // newDeviceAgent writes the config. dev = `nomad agent -dev`; otherwise a
 // server+client with a data_dir (client state survives a restart).
 func newDeviceAgent(t *testing.T, dev, withDevice bool, env ...string) *deviceAgent {
 	t.Helper()
+	return newDeviceAgentWith(t, agentOpts{dev: dev, device: withDevice, env: env, name: "client-a"})
+}
+
+// agentOpts shape a deviceAgent. With server set, the agent is a client
+// only, joining that agent's server (a second client on the same machine).
+type agentOpts struct {
+	dev, device bool
+	env         []string
+	name        string
+	server      *deviceAgent
+}
+
+func newDeviceAgentWith(t *testing.T, o agentOpts) *deviceAgent {
+	t.Helper()
+	dev, withDevice, env := o.dev, o.device, o.env
 	b := bins(t)
 	dir, err := os.MkdirTemp("", "tartan-e2e-device-")
 	must(t, err)
 	a := &agent{t: t, dir: dir, tartSim: b.tartSim, tartHome: filepath.Join(dir, "tart-home"), logPath: filepath.Join(dir, "agent.log")}
-	da := &deviceAgent{agent: a, slotsDir: filepath.Join(dir, "slots"), env: env, nomad: b.nomad}
+	da := &deviceAgent{agent: a, slotsDir: filepath.Join(dir, "slots"), env: env, nomad: b.nomad, name: o.name}
 	plugDir := filepath.Join(dir, "plugins")
 	must(t, os.MkdirAll(plugDir, 0o755))
 	// The block label is the binary's file name: installed as "tart", the
@@ -56,9 +73,23 @@ plugin %q {
 }`, tartdevice.PluginName, da.slotsDir)
 	}
 	ports := freePorts(t, 3)
-	a.http = ports[0]
+	a.http, da.rpc = ports[0], ports[1]
 	var server string
-	if !dev {
+	switch {
+	case o.server != nil:
+		a.dataDir = filepath.Join(dir, "data")
+		server = fmt.Sprintf(`
+data_dir  = %q
+bind_addr = "127.0.0.1"
+advertise {
+  http = "127.0.0.1"
+  rpc  = "127.0.0.1"
+  serf = "127.0.0.1"
+}
+telemetry {
+  publish_allocation_metrics = true
+}`, a.dataDir)
+	case !dev:
 		a.dataDir = filepath.Join(dir, "data")
 		server = fmt.Sprintf(`
 data_dir  = %q
@@ -85,8 +116,9 @@ ports {
   serf = %d
 }
 plugin_dir = %q
+name = %q
 client {
-  enabled = true
+  enabled = true%s
   options = {
     "fingerprint.denylist" = "env_aws,env_gce,env_azure,env_digitalocean"
     "driver.allowlist"     = "tart"
@@ -101,7 +133,7 @@ plugin "tart" {
   }
 }
 %s
-`, server, ports[0], ports[1], ports[2], plugDir, b.tartSim, a.tartHome, da.slotsDir, deviceBlock)
+`, server, ports[0], ports[1], ports[2], plugDir, o.name, joinServer(o.server), b.tartSim, a.tartHome, da.slotsDir, deviceBlock)
 	a.cfgPath = filepath.Join(dir, "agent.hcl")
 	must(t, os.WriteFile(a.cfgPath, []byte(cfg), 0o644))
 	c, err := api.NewClient(&api.Config{Address: fmt.Sprintf("http://127.0.0.1:%d", a.http)})
@@ -164,7 +196,7 @@ func (da *deviceAgent) waitTartHealthy(timeout time.Duration) {
 			last = fmt.Sprintf("nodes: %v", err)
 			return false
 		}
-		n, _, err := a.client.Nodes().Info(nodes[0].ID, nil)
+		n, err := da.node(nodes)
 		if err != nil {
 			last = err.Error()
 			return false
@@ -206,7 +238,7 @@ func (da *deviceAgent) slotHealth() map[string]bool {
 	if err != nil || len(nodes) == 0 {
 		return nil
 	}
-	n, _, err := da.client.Nodes().Info(nodes[0].ID, nil)
+	n, err := da.node(nodes)
 	if err != nil || n.NodeResources == nil {
 		return nil
 	}
@@ -323,4 +355,23 @@ func taskEvents(al *api.Allocation, task string) string {
 		fmt.Fprintf(&b, "%s: %s | ", e.Type, e.DisplayMessage)
 	}
 	return b.String()
+}
+
+// node is this agent's client node among the cluster's.
+func (da *deviceAgent) node(nodes []*api.NodeListStub) (*api.Node, error) {
+	for _, stub := range nodes {
+		if stub.Name == da.name {
+			n, _, err := da.client.Nodes().Info(stub.ID, nil)
+			return n, err
+		}
+	}
+	return nil, fmt.Errorf("no node named %q yet", da.name)
+}
+
+// joinServer is the client block line that joins another agent's server.
+func joinServer(server *deviceAgent) string {
+	if server == nil {
+		return ""
+	}
+	return fmt.Sprintf("\n  servers = [\"127.0.0.1:%d\"]", server.rpc)
 }

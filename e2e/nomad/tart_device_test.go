@@ -259,7 +259,9 @@ func terminatedCode(al *api.Allocation, task string) int {
 // data_dir) exec, signals, stats and stop still work.
 func restartThenControl(t *testing.T, da *deviceAgent) {
 	a := da.agent
-	a.runJob(serviceJob("ctl", tickerCommand))
+	// kill_signal SIGTERM: the stop must end the command through its trap.
+	termTicker := strings.Replace(tickerCommand, "' INT", "' TERM", 1)
+	a.runJob(strings.Replace(serviceJob("ctl", termTicker), `kill_signal  = "SIGINT"`, `kill_signal  = "SIGTERM"`, 1))
 	al := a.waitAlloc("ctl", 90*time.Second, "running")
 	a.waitLog(al.ID, "t", "stdout", "tick 2\n", 60*time.Second)
 	exec := func(want int) {
