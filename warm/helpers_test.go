@@ -151,7 +151,12 @@ func (w *world) build(spec warm.Spec, slot string) warm.Snapshot {
 // start starts a job VM through Manager.Start with a plain cold path.
 func (w *world) start(m *warm.Manager, spec warm.Spec, slot, vm string) (*warm.Started, error) {
 	w.t.Helper()
-	req := warm.StartRequest{Spec: spec, Slot: slot, VM: vm,
+	return w.startWith(m, spec, slot, vm, false)
+}
+
+func (w *world) startWith(m *warm.Manager, spec warm.Spec, slot, vm string, noWarm bool) (*warm.Started, error) {
+	w.t.Helper()
+	req := warm.StartRequest{Spec: spec, Slot: slot, VM: vm, NoWarm: noWarm,
 		Run: tart.RunOptions{NoGraphics: true, StartSettle: -1, Dirs: spec.Shares},
 		Cold: func(ctx context.Context) error {
 			if err := w.c.Clone(ctx, spec.Image, vm, tart.CloneOptions{}); err != nil {
