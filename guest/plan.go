@@ -70,32 +70,26 @@ func buildPlan(cmd Command, dir string) (plan, error) {
 	return p, nil
 }
 
-// relayedSignals are those a one-shot line passes on to its command.
-var relayedSignals = []string{"TERM", "INT", "HUP", "QUIT", "USR1", "USR2"}
+// survivedSignals are those a one-shot line's shell outlives, to clean up.
+var survivedSignals = []string{"TERM", "INT", "HUP", "QUIT", "USR1", "USR2"}
 
-// oneShotLine stores its stdin as dir/run (mode 600 in a 700 dir), runs it
-// as a child, and removes dir once it ended, exiting with its status (and
-// dying of its signal). The command's own stdin is empty, as for any
-// command without Stdin. Signals sent to the line's shell alone (sshd
-// signals one PID) are relayed to the command; a transport that signals
-// the whole process group reaches both, and the shell's traps keep it
-// alive to clean up. The PID file names the shell, leader of the group.
+// oneShotLine stores its stdin as dir/run (in a 700 dir), runs it in the
+// foreground, and removes dir once it ended, exiting with its status (and
+// dying of its signal). The command's own stdin is empty (cat read it all),
+// as for any command without Stdin. The PID file names the line's shell,
+// leader of the process group: forwarded signals (kill(1) of that group)
+// reach the command once; the shell's traps, which run only after its
+// foreground command ended (and are reset to the default in it), keep the
+// shell alive to clean up. A background job would be no good: it starts
+// with SIGINT and SIGQUIT ignored, beyond the reach of its own traps. SIGKILL
+// of the group ends both; the transport then removes dir itself.
 func oneShotLine(dir string) string {
 	d, run := quote(dir), quote(dir+"/run")
-	var b strings.Builder
-	b.WriteString("{ mkdir -m 700 -p " + d + " && cat > " + run + "; } || { echo \"guest: cannot store the command in \"" + d + " >&2; exit 126; }; ")
-	b.WriteString("echo $$ > " + quote(dir+"/pid") + "; /bin/sh " + run + " & c=$!; ")
-	for _, sig := range relayedSignals {
-		b.WriteString("trap 'kill -" + sig + " $c 2>/dev/null' " + sig + "; ")
-	}
-	// wait returns early (>128) when a trap ran: wait again while the
-	// command lives; a shell that reaped it meanwhile (bash) still knows
-	// its status, one that did not (dash) answers 127.
-	b.WriteString("wait $c; r=$?; while kill -0 $c 2>/dev/null; do wait $c; r=$?; done; ")
-	b.WriteString("wait $c 2>/dev/null; w=$?; [ $w -ne 127 ] && r=$w; ")
-	b.WriteString("rm -rf " + d + "; trap - " + strings.Join(relayedSignals, " ") + "; ")
-	b.WriteString("if [ $r -gt 128 ] && [ $r -lt 160 ]; then kill -$((r-128)) $$; fi; exit $r")
-	return b.String()
+	sigs := strings.Join(survivedSignals, " ")
+	return "{ mkdir -m 700 -p " + d + " && cat > " + run + "; } || { echo \"guest: cannot store the command in \"" + d + " >&2; exit 126; }; " +
+		"echo $$ > " + quote(dir+"/pid") + "; trap : " + sigs + "; /bin/sh " + run + "; r=$?; " +
+		"rm -rf " + d + "; trap - " + sigs + "; " +
+		"if [ $r -gt 128 ] && [ $r -lt 160 ]; then kill -$((r-128)) $$; fi; exit $r"
 }
 
 func validate(cmd Command) error {
@@ -199,8 +193,9 @@ func quoteArgv(argv []string) string {
 func viaLoginShell(line string) string { return "exec /bin/sh -c " + quote(line) }
 
 // killLine sends sig (a name such as "TERM") to the process group recorded
-// in pidFile, or to the process alone when it leads no group.
+// in pidFile, or to the process alone when it leads no group. No "--"
+// before the group: dash's kill takes it for a PID and fails.
 func killLine(pidFile, sig string) string {
 	return "p=$(cat " + quote(pidFile) + " 2>/dev/null) && [ -n \"$p\" ] && " +
-		"{ kill -" + sig + " -- -$p 2>/dev/null || kill -" + sig + " $p; }"
+		"{ kill -" + sig + " -$p 2>/dev/null || kill -" + sig + " $p; }"
 }
