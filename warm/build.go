@@ -26,6 +26,9 @@ type BuildOptions struct {
 	// Preempt, when it returns true (polled every 200 ms), aborts the build
 	// and frees its slot: a job waits for one (see Demand.Waiting).
 	Preempt func() bool
+	// OnRun, if set, gets the PID of the build VM's tart run (for slot
+	// holder records).
+	OnRun func(pid int)
 }
 
 // ErrPreempted: a build gave its slot up for a waiting job.
@@ -158,6 +161,9 @@ func (m *Manager) build(ctx context.Context, spec Spec, slot, tmp string, bo Bui
 	h, err := c.Run(ctx, tmp, ro)
 	if err != nil {
 		return fail("starting the VM", err)
+	}
+	if bo.OnRun != nil {
+		bo.OnRun(h.PID)
 	}
 	if err := m.bootAndWarm(ctx, spec, tmp, h); err != nil {
 		_ = stopRun(h)

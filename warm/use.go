@@ -108,27 +108,11 @@ func (m *Manager) Start(ctx context.Context, req StartRequest) (*Started, error)
 }
 
 func (m *Manager) startWarm(ctx context.Context, req StartRequest, connect ConnectFunc) (*Started, error) {
-	if err := validSlot(req.Slot); err != nil {
-		return nil, err
-	}
-	spec, err := m.resolve(ctx, req.Spec)
+	snap, spec, err := m.CloneSnapshot(ctx, req.Spec, req.Slot, req.VM, req.Run.Dirs)
 	if err != nil {
-		// An image tart has not cached (yet) has no snapshot either.
-		return nil, fmt.Errorf("%w: %w", ErrNoSnapshot, err)
-	}
-	snap, err := m.lookup(ctx, spec, req.Slot)
-	if err != nil {
-		return nil, err
-	}
-	if !spec.SameShares(req.Run.Dirs) {
-		err := fmt.Errorf("the job's directory shares differ from snapshot %s's (names, tags, read-only): a resume would fail", snap.Name)
-		m.logOnce("shares "+snap.Name, "warm: %v; booting cold", err)
 		return nil, err
 	}
 	c := m.o.Tart
-	if err := c.Clone(ctx, snap.Name, req.VM, tart.CloneOptions{}); err != nil {
-		return nil, fmt.Errorf("cloning snapshot %s: %w", snap.Name, err)
-	}
 	ro := req.Run
 	ro.Suspendable = false // a resumed VM is suspendable anyway; the flag is not needed
 	h, err := c.Run(ctx, req.VM, ro)
@@ -140,10 +124,7 @@ func (m *Manager) startWarm(ctx context.Context, req StartRequest, connect Conne
 		cancelT()
 		cancel()
 		if err == nil {
-			if cerr := m.syncClock(ctx, tr); cerr != nil {
-				m.o.Logf("warm: VM %s: %v", req.VM, cerr)
-			}
-			m.used(snap, spec)
+			m.Resumed(ctx, spec, snap, req.VM, tr)
 			return &Started{Run: h, Transport: tr, Warm: true, Snapshot: snap.Name}, nil
 		}
 		if !h.Alive() {
@@ -159,6 +140,48 @@ func (m *Manager) startWarm(ctx context.Context, req StartRequest, connect Conne
 	defer cancel()
 	_ = m.deleteVM(cctx, req.VM)
 	return nil, fmt.Errorf("resuming snapshot %s failed: %w", snap.Name, err)
+}
+
+// CloneSnapshot is the first half of a warm start for callers that drive
+// the run and the readiness check themselves (the Nomad driver boots in the
+// background): it finds slot's snapshot of spec, checks that dirs (the
+// job's shares) match it, and clones it to dst. Run dst unchanged (no
+// `tart set`), then call Resumed, or ResumeFailed and boot cold. The
+// returned Spec has its digest resolved (pass it to Resumed/ResumeFailed).
+// ErrNoSnapshot when there is nothing to resume.
+func (m *Manager) CloneSnapshot(ctx context.Context, spec Spec, slot, dst string, dirs []tart.Share) (Snapshot, Spec, error) {
+	if err := validSlot(slot); err != nil {
+		return Snapshot{}, spec, err
+	}
+	resolved, err := m.resolve(ctx, spec)
+	if err != nil {
+		// An image tart has not cached (yet) has no snapshot either.
+		return Snapshot{}, spec, fmt.Errorf("%w: %w", ErrNoSnapshot, err)
+	}
+	spec = resolved
+	snap, err := m.lookup(ctx, spec, slot)
+	if err != nil {
+		return Snapshot{}, spec, err
+	}
+	if !spec.SameShares(dirs) {
+		err := fmt.Errorf("the job's directory shares differ from snapshot %s's (names, tags, read-only): a resume would fail", snap.Name)
+		m.logOnce("shares "+snap.Name, "warm: %v; booting cold", err)
+		return Snapshot{}, spec, err
+	}
+	if err := m.o.Tart.Clone(ctx, snap.Name, dst, tart.CloneOptions{}); err != nil {
+		return Snapshot{}, spec, fmt.Errorf("cloning snapshot %s: %w", snap.Name, err)
+	}
+	return snap, spec, nil
+}
+
+// Resumed finishes a warm start once the guest answers: it sets the guest
+// clock from the host (a failure is logged: the job can run with a wrong
+// clock) and records the use.
+func (m *Manager) Resumed(ctx context.Context, spec Spec, snap Snapshot, vm string, tr guest.Transport) {
+	if err := m.syncClock(ctx, tr); err != nil {
+		m.o.Logf("warm: VM %s: %v", vm, err)
+	}
+	m.used(snap, spec)
 }
 
 // used records a successful resume.

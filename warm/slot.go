@@ -1,0 +1,47 @@
+package warm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/tart"
+)
+
+// DefaultDir is the warm snapshot state directory shared by every Tartan
+// process on a host (like slots.DefaultDir): builds and demand marks only
+// see each other through it.
+const DefaultDir = "/var/tmp/tartan-warm"
+
+// SlotID is the slot name used in snapshot names for macOS slot n.
+func SlotID(n int) string { return strconv.Itoa(n) }
+
+// ErrSlotWanted: the slot is taken or a job waits for a slot; no build now.
+var ErrSlotWanted = errors.New("the slot is busy or wanted by a job: no snapshot build now")
+
+// BuildInSlot builds slot n's snapshot of spec if the slot is free and no
+// job waits for a slot: it takes the slot (TryAcquireNumber), hands it to
+// the build VM's tart run, and gives it up as soon as a job starts waiting
+// (ErrPreempted). Call it when a job has just released slot n. run carries
+// extra tart run options (network).
+func (m *Manager) BuildInSlot(ctx context.Context, pool *slots.Pool, n int, spec Spec, run tart.RunOptions) (Snapshot, error) {
+	if m.Waiting() {
+		return Snapshot{}, ErrSlotWanted
+	}
+	if _, err := m.Lookup(ctx, spec, SlotID(n)); err == nil {
+		return Snapshot{}, nil // already there (zero Snapshot: nothing built)
+	}
+	slot, err := pool.TryAcquireNumber(slots.KindMacOS, n, slots.Holder{Owner: "tartan warm snapshot build", VM: buildName(spec, SlotID(n))})
+	if errors.Is(err, slots.ErrBusy) {
+		return Snapshot{}, ErrSlotWanted
+	}
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("taking slot %d for a snapshot build: %w", n, err)
+	}
+	defer func() { _ = slot.Release() }()
+	return m.Build(ctx, spec, SlotID(n), BuildOptions{ExtraFiles: []*os.File{slot.File()}, Run: run, Preempt: m.Waiting,
+		OnRun: func(pid int) { _ = slot.SetPID(pid) }})
+}
