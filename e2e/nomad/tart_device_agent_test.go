@@ -69,8 +69,10 @@ plugin %q {
   config {
     slots_dir     = %q
     poll_interval = "200ms"
+    tart_binary   = %q
+    tart_home     = %q
   }
-}`, tartdevice.PluginName, da.slotsDir)
+}`, tartdevice.PluginName, da.slotsDir, b.tartSim, a.tartHome)
 	}
 	ports := freePorts(t, 3)
 	a.http, da.rpc = ports[0], ports[1]

@@ -24,6 +24,7 @@ func TestE2E_TartDeviceTwoClients(t *testing.T) {
 		al := a.waitAlloc(id, 90*time.Second, "running")
 		perNode[al.NodeName]++
 	}
+	t.Logf("macOS VMs per client: %v", perNode)
 	if perNode["client-a"] != 2 || perNode["client-b"] != 2 {
 		t.Fatalf("want two macOS VMs per client, got %v", perNode)
 	}

@@ -15,5 +15,6 @@ plugin "nomad-device-tart" {
     macos_slots   = 2                       # Apple allows two macOS guests per Mac
     slots_dir     = "/var/tmp/tartan-slots" # the driver's and the GitLab executor's
     poll_interval = "500ms"                 # how fast slot changes reach the scheduler (<= 1s)
+    # tart_home   = "/Users/ci/.tart"       # as the driver's: VMs run by hand there count too
   }
 }

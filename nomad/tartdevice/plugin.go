@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
 	"github.com/hashicorp/nomad/plugins/shared/structs"
 	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/tart"
 )
 
 // PluginVersion is reported to Nomad.
@@ -30,12 +31,19 @@ type Config struct {
 	SlotsDir     string `codec:"slots_dir"`
 	MacOSSlots   int    `codec:"macos_slots"`
 	PollInterval string `codec:"poll_interval"`
+	// TartBinary and TartHome (as the driver's) let the plugin see macOS
+	// VMs that run without a slot (a manual `tart run`). Without a usable
+	// tart the plugin goes by the slots alone.
+	TartBinary string `codec:"tart_binary"`
+	TartHome   string `codec:"tart_home"`
 }
 
 var configSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"slots_dir":     hclspec.NewAttr("slots_dir", "string", false),
 	"macos_slots":   hclspec.NewDefault(hclspec.NewAttr("macos_slots", "number", false), hclspec.NewLiteral(fmt.Sprint(slots.DefaultMacOSLimit))),
 	"poll_interval": hclspec.NewDefault(hclspec.NewAttr("poll_interval", "string", false), hclspec.NewLiteral(`"`+defaultPollInterval+`"`)),
+	"tart_binary":   hclspec.NewAttr("tart_binary", "string", false),
+	"tart_home":     hclspec.NewAttr("tart_home", "string", false),
 })
 
 var pluginInfo = &base.PluginInfoResponse{
@@ -49,9 +57,10 @@ var pluginInfo = &base.PluginInfoResponse{
 type Plugin struct {
 	logger hclog.Logger
 
-	mu       sync.RWMutex
-	pool     *slots.Pool
-	interval time.Duration
+	mu        sync.RWMutex
+	pool      *slots.Pool
+	interval  time.Duration
+	untracked *untracked
 }
 
 // New returns the plugin; main passes it to plugins.Serve.
@@ -83,8 +92,14 @@ func (p *Plugin) SetConfig(cfg *base.Config) error {
 	if err != nil {
 		return fmt.Errorf("%s plugin config: slots_dir: %w", PluginName, err)
 	}
+	var u *untracked
+	if client, err := tart.New(tart.Options{Binary: c.TartBinary, Home: c.TartHome, Env: []string{"CI=1"}}); err == nil {
+		u = &untracked{client: client, os: map[string]string{}}
+	} else {
+		p.logger.Info("tart not found: macOS VMs run without a slot (manual tart run) are not seen", "error", err)
+	}
 	p.mu.Lock()
-	p.pool, p.interval = pool, interval
+	p.pool, p.interval, p.untracked = pool, interval, u
 	p.mu.Unlock()
 	return nil
 }
@@ -96,6 +111,12 @@ func (p *Plugin) snapshot() (*slots.Pool, time.Duration, error) {
 		return nil, 0, fmt.Errorf("%s: plugin not configured yet", PluginName)
 	}
 	return p.pool, p.interval, nil
+}
+
+func (p *Plugin) untrackedVMs() *untracked {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.untracked
 }
 
 // Fingerprint reports the slots as device instances at once and again on
@@ -115,35 +136,65 @@ func (p *Plugin) Fingerprint(ctx context.Context) (<-chan *device.FingerprintRes
 		close(out)
 		return out, nil
 	}
-	watch, err := pool.Watch(ctx, slots.KindMacOS, interval)
-	if err != nil {
-		_ = mark.Release()
-		return nil, err
-	}
 	go func() {
 		defer close(out)
 		defer mark.Release()
-		for snap := range watch {
-			resp := device.NewFingerprint(p.group(pool, snap))
-			if snap.Err != nil {
-				resp = device.NewFingerprintError(fmt.Errorf("reading the slots in %s: %w", pool.Dir(), snap.Err))
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		u := p.untrackedVMs()
+		var last *device.FingerprintResponse
+		for {
+			holders, err := pool.Holders(slots.KindMacOS)
+			resp := device.NewFingerprint(p.group(pool, holders, u.names(ctx, holders)))
+			if err != nil {
+				resp = device.NewFingerprintError(fmt.Errorf("reading the slots in %s: %w", pool.Dir(), err))
+			}
+			if last == nil || !sameFingerprint(last, resp) {
+				select {
+				case out <- resp:
+					last = resp
+				case <-ctx.Done():
+					return
+				}
 			}
 			select {
-			case out <- resp:
 			case <-ctx.Done():
 				return
+			case <-t.C:
 			}
 		}
 	}()
 	return out, nil
 }
 
+// sameFingerprint: only changes are sent (Nomad updates the node on each).
+func sameFingerprint(a, b *device.FingerprintResponse) bool {
+	if (a.Error == nil) != (b.Error == nil) || (a.Error != nil && a.Error.Error() != b.Error.Error()) {
+		return false
+	}
+	if len(a.Devices) != len(b.Devices) {
+		return false
+	}
+	for i := range a.Devices {
+		if len(a.Devices[i].Devices) != len(b.Devices[i].Devices) {
+			return false
+		}
+		for j, d := range a.Devices[i].Devices {
+			e := b.Devices[i].Devices[j]
+			if d.ID != e.ID || d.Healthy != e.Healthy || d.HealthDesc != e.HealthDesc {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // group is the device group for one observation: a slot held by anything
 // but a Nomad task (a GitLab job on the same Mac) is unhealthy, so Nomad
 // places nothing onto it.
-func (p *Plugin) group(pool *slots.Pool, snap slots.Snapshot) *device.DeviceGroup {
+func (p *Plugin) group(pool *slots.Pool, holders []slots.HolderInfo, untracked []string) *device.DeviceGroup {
 	held := map[int]slots.HolderInfo{}
-	for _, h := range snap.Holders {
+	for _, h := range holders {
 		held[h.Slot] = h
 	}
 	g := &device.DeviceGroup{Vendor: Vendor, Type: DeviceType, Name: DeviceName,
@@ -158,6 +209,18 @@ func (p *Plugin) group(pool *slots.Pool, snap slots.Snapshot) *device.DeviceGrou
 			d.HealthDesc = "held outside Nomad: " + h.String()
 		}
 		g.Devices = append(g.Devices, d)
+	}
+	// A macOS VM running without a slot (a manual `tart run`) counts
+	// against Apple's limit too: it takes a free slot's place, from the
+	// highest number down (Nomad may still hold the low ones).
+	for i := len(g.Devices) - 1; i >= 0 && len(untracked) > 0; i-- {
+		n := i + 1
+		if _, ok := held[n]; ok {
+			continue
+		}
+		g.Devices[i].Healthy = false
+		g.Devices[i].HealthDesc = fmt.Sprintf("taken by macOS VM %q, which runs without a slot (a manual tart run?)", untracked[0])
+		untracked = untracked[1:]
 	}
 	return g
 }

@@ -10,7 +10,9 @@ import (
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/device"
 	"github.com/shoenig/test/must"
+	"github.com/tartanhq/tartan/internal/testenv"
 	"github.com/tartanhq/tartan/slots"
+	"github.com/tartanhq/tartan/tart"
 )
 
 func configured(t *testing.T, c Config) *Plugin {
@@ -77,8 +79,7 @@ func TestFingerprint_SlotsAsInstancesHealthFollowsOutsideHolders(t *testing.T) {
 
 	nomad, err := pool.TryAcquireNumber(slots.KindMacOS, 2, slots.Holder{Owner: HolderOwner("j", "t", "a1"), VM: "nomad-vm"})
 	must.NoError(t, err)
-	g = next(t, ch) // the holder list changed; health did not
-	must.Eq(t, map[string]bool{"macos-slot-1": false, "macos-slot-2": true}, health(g))
+	// A Nomad holder changes no health: nothing new is sent (only changes are).
 
 	must.NoError(t, gitlab.Release())
 	must.NoError(t, nomad.Release())
@@ -174,4 +175,49 @@ func TestStats_NameTheHolders(t *testing.T) {
 	st := r.Groups[0].InstanceStats
 	must.StrContains(t, *st["macos-slot-1"].Summary.StringVal, "gitlab job 9")
 	must.Eq(t, "free", *st["macos-slot-2"].Summary.StringVal)
+}
+
+// TestFingerprint_ManualTartRunTakesASlot: a macOS VM started by hand
+// (`tart run`, no slot file) makes a free instance unhealthy, naming the
+// VM; a Linux VM does not; when it stops the instance is healthy again.
+func TestFingerprint_ManualTartRunTakesASlot(t *testing.T) {
+	sim, home := testenv.TartSim(t), t.TempDir()
+	client, err := tart.New(tart.Options{Binary: sim, Home: home, Env: []string{"CI=1"}})
+	must.NoError(t, err)
+	p := configured(t, Config{SlotsDir: filepath.Join(t.TempDir(), "slots"), PollInterval: "100ms", TartBinary: sim, TartHome: home})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ch, err := p.Fingerprint(ctx)
+	must.NoError(t, err)
+	must.Eq(t, map[string]bool{"macos-slot-1": true, "macos-slot-2": true}, health(next(t, ch)))
+
+	for _, vm := range []struct{ name, image string }{{"by-hand", "ghcr.io/cirruslabs/macos-sequoia-base:latest"}, {"linux", "ghcr.io/cirruslabs/ubuntu:latest"}} {
+		must.NoError(t, client.Clone(ctx, vm.image, vm.name, tart.CloneOptions{}))
+		run, err := client.Run(ctx, vm.name, tart.RunOptions{NoGraphics: true})
+		must.NoError(t, err)
+		t.Cleanup(func() {
+			_ = client.Stop(context.Background(), vm.name, time.Second)
+			<-run.Done()
+			_ = client.Delete(context.Background(), vm.name)
+		})
+	}
+	g := nextWithin(t, ch, 3*time.Second)
+	must.Eq(t, map[string]bool{"macos-slot-1": true, "macos-slot-2": false}, health(g))
+	must.StrContains(t, g.Devices[1].HealthDesc, `macOS VM "by-hand", which runs without a slot`)
+
+	must.NoError(t, client.Stop(ctx, "by-hand", time.Second))
+	must.Eq(t, map[string]bool{"macos-slot-1": true, "macos-slot-2": true}, health(nextWithin(t, ch, 3*time.Second)))
+}
+
+func nextWithin(t *testing.T, ch <-chan *device.FingerprintResponse, d time.Duration) *device.DeviceGroup {
+	t.Helper()
+	select {
+	case r := <-ch:
+		must.NotNil(t, r)
+		must.NoError(t, r.Error)
+		return r.Devices[0]
+	case <-time.After(d):
+		t.Fatalf("no fingerprint within %s", d)
+		return nil
+	}
 }
