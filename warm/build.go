@@ -145,9 +145,16 @@ func (m *Manager) build(ctx context.Context, spec Spec, slot, tmp string, bo Bui
 		return Snapshot{}, ErrNotMacOS
 	}
 	// A MAC of its own: the snapshot's MAC is every job clone's MAC.
-	so := tart.SetOptions{RandomMAC: true, CPU: spec.CPU, MemoryMB: spec.MemoryMB}
-	if spec.DiskSizeGB > info.Disk {
-		so.DiskSizeGB = spec.DiskSizeGB
+	so := tart.SetOptions{RandomMAC: true}
+	if spec.Configure != nil {
+		if err := spec.Configure(ctx, tmp); err != nil {
+			return fail("configuring the VM", err)
+		}
+	} else {
+		so.CPU, so.MemoryMB = spec.CPU, spec.MemoryMB
+		if spec.DiskSizeGB > info.Disk {
+			so.DiskSizeGB = spec.DiskSizeGB
+		}
 	}
 	if err := c.Set(ctx, tmp, so); err != nil {
 		return fail("sizing the VM", err)

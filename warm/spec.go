@@ -1,6 +1,7 @@
 package warm
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -31,12 +32,18 @@ type Spec struct {
 	// ready and before it is suspended ("" = none).
 	WarmUp      string
 	Credentials *tart.Credentials // registry credentials for the clone; not part of the key
+	// Configure, when set, sizes the fresh clone instead of CPU/MemoryMB/
+	// DiskSizeGB: the tool's own cold-path `tart set` code, so a warm VM
+	// is configured exactly like a cold one. ConfigKey must then describe
+	// its inputs (it is part of the key). Build sets a random MAC after it.
+	Configure func(ctx context.Context, vm string) error
+	ConfigKey string
 }
 
 // Key is a short hash of everything that makes a snapshot of s differ.
 func (s Spec) Key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "image=%s\ndigest=%s\ncpu=%d\nmem=%d\ndisk=%d\n", s.Image, s.Digest, s.CPU, s.MemoryMB, s.DiskSizeGB)
+	fmt.Fprintf(h, "image=%s\ndigest=%s\ncpu=%d\nmem=%d\ndisk=%d\nconfig=%s\n", s.Image, s.Digest, s.CPU, s.MemoryMB, s.DiskSizeGB, s.ConfigKey)
 	for _, k := range shareKeys(s.Shares) {
 		fmt.Fprintf(h, "share=%s\n", k)
 	}

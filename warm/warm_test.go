@@ -341,3 +341,18 @@ func runBuilder() int {
 	}
 	return 0
 }
+
+// A tool's own configure code sizes the snapshot, and its inputs key it.
+func TestBuildUsesTheToolsConfigure(t *testing.T) {
+	w := newWorld(t, warm.Options{})
+	spec := warm.Spec{Image: macImage, ConfigKey: "cpu=6", Configure: func(ctx context.Context, vm string) error {
+		return w.c.Set(ctx, vm, tart.SetOptions{CPU: 6})
+	}}
+	if spec.Key() == w.spec().Key() {
+		t.Fatal("ConfigKey is not part of the key")
+	}
+	snap := w.build(spec, "1")
+	if snap.CPU != 6 {
+		t.Fatalf("snapshot has %d CPUs, want the 6 the tool's configure set", snap.CPU)
+	}
+}
