@@ -356,3 +356,28 @@ func TestBuildUsesTheToolsConfigure(t *testing.T) {
 		t.Fatalf("snapshot has %d CPUs, want the 6 the tool's configure set", snap.CPU)
 	}
 }
+
+func TestSweepUnusedAndForeignImages(t *testing.T) {
+	w := newWorld(t, warm.Options{})
+	a := w.build(warm.Spec{Image: macImage, Digest: "sha256:aaaa"}, "1")
+	b := w.build(warm.Spec{Image: macImage, Digest: "sha256:aaaa", CPU: 6}, "2")
+	// Nothing selected: both stay.
+	if gone, err := w.m.Sweep(ctxT(t, time.Minute), warm.SweepOptions{UnusedFor: time.Hour, Images: []string{macImage}}); err != nil || len(gone) != 0 {
+		t.Fatalf("sweep of fresh snapshots: %v %v", gone, err)
+	}
+	// A day later, unused for more than an hour: both go.
+	later := w.manager(w.c, warm.Options{Now: func() time.Time { return time.Now().Add(24 * time.Hour) }})
+	gone, err := later.Sweep(ctxT(t, time.Minute), warm.SweepOptions{UnusedFor: time.Hour})
+	if err != nil || !slices.Contains(gone, a.Name) || !slices.Contains(gone, b.Name) {
+		t.Fatalf("sweep of unused snapshots: %v %v", gone, err)
+	}
+	// Snapshots of an image no longer in use go too.
+	c := w.build(warm.Spec{Image: macImage, Digest: "sha256:bbbb"}, "1")
+	gone, err = w.m.Sweep(ctxT(t, time.Minute), warm.SweepOptions{Images: []string{"ghcr.io/acme/other:1"}})
+	if err != nil || !slices.Equal(gone, []string{c.Name}) {
+		t.Fatalf("sweep of a foreign image: %v %v", gone, err)
+	}
+	if snaps, _ := w.m.Snapshots(); len(snaps) != 0 {
+		t.Fatalf("left %+v", snaps)
+	}
+}
