@@ -29,6 +29,9 @@ type BuildOptions struct {
 	// OnRun, if set, gets the PID of the build VM's tart run (for slot
 	// holder records).
 	OnRun func(pid int)
+	// Connect overrides Options.Connect for this build (per-task guest
+	// credentials).
+	Connect ConnectFunc
 }
 
 // ErrPreempted: a build gave its slot up for a waiting job.
@@ -172,7 +175,7 @@ func (m *Manager) build(ctx context.Context, spec Spec, slot, tmp string, bo Bui
 	if bo.OnRun != nil {
 		bo.OnRun(h.PID)
 	}
-	if err := m.bootAndWarm(ctx, spec, tmp, h); err != nil {
+	if err := m.bootAndWarm(ctx, spec, tmp, h, bo.Connect); err != nil {
 		_ = stopRun(h)
 		return fail("booting the VM", err)
 	}
@@ -212,15 +215,18 @@ func (m *Manager) build(ctx context.Context, spec Spec, slot, tmp string, bo Bui
 }
 
 // bootAndWarm waits for the guest and runs the warm-up script.
-func (m *Manager) bootAndWarm(ctx context.Context, spec Spec, vm string, h *tart.RunHandle) error {
-	if m.o.Connect == nil {
-		return fmt.Errorf("%w: Options.Connect is required to build snapshots", ErrInvalid)
+func (m *Manager) bootAndWarm(ctx context.Context, spec Spec, vm string, h *tart.RunHandle, connect ConnectFunc) error {
+	if connect == nil {
+		connect = m.o.Connect
+	}
+	if connect == nil {
+		return fmt.Errorf("%w: Options.Connect or BuildOptions.Connect is required to build snapshots", ErrInvalid)
 	}
 	bctx, cancel := h.Watch(ctx)
 	defer cancel()
 	bctx, cancelT := context.WithTimeout(bctx, m.o.BootTimeout)
 	defer cancelT()
-	tr, err := m.o.Connect(bctx, vm, h)
+	tr, err := connect(bctx, vm, h)
 	if err != nil {
 		if !h.Alive() {
 			return fmt.Errorf("%w (%s)", err, h.LogTail(3))

@@ -8,7 +8,6 @@ import (
 	"strconv"
 
 	"github.com/tartanhq/tartan/slots"
-	"github.com/tartanhq/tartan/tart"
 )
 
 // DefaultDir is the warm snapshot state directory shared by every Tartan
@@ -25,9 +24,10 @@ var ErrSlotWanted = errors.New("the slot is busy or wanted by a job: no snapshot
 // BuildInSlot builds slot n's snapshot of spec if the slot is free and no
 // job waits for a slot: it takes the slot (TryAcquireNumber), hands it to
 // the build VM's tart run, and gives it up as soon as a job starts waiting
-// (ErrPreempted). Call it when a job has just released slot n. run carries
-// extra tart run options (network).
-func (m *Manager) BuildInSlot(ctx context.Context, pool *slots.Pool, n int, spec Spec, run tart.RunOptions) (Snapshot, error) {
+// (ErrPreempted). Call it when a job has just released slot n. bo carries
+// extra tart run options (network) and Connect; its ExtraFiles, Preempt and
+// OnRun are set here.
+func (m *Manager) BuildInSlot(ctx context.Context, pool *slots.Pool, n int, spec Spec, bo BuildOptions) (Snapshot, error) {
 	if m.Waiting() {
 		return Snapshot{}, ErrSlotWanted
 	}
@@ -42,6 +42,8 @@ func (m *Manager) BuildInSlot(ctx context.Context, pool *slots.Pool, n int, spec
 		return Snapshot{}, fmt.Errorf("taking slot %d for a snapshot build: %w", n, err)
 	}
 	defer func() { _ = slot.Release() }()
-	return m.Build(ctx, spec, SlotID(n), BuildOptions{ExtraFiles: []*os.File{slot.File()}, Run: run, Preempt: m.Waiting,
-		OnRun: func(pid int) { _ = slot.SetPID(pid) }})
+	bo.ExtraFiles = []*os.File{slot.File()}
+	bo.Preempt = m.Waiting
+	bo.OnRun = func(pid int) { _ = slot.SetPID(pid) }
+	return m.Build(ctx, spec, SlotID(n), bo)
 }

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/tartanhq/tartan/slots"
-	"github.com/tartanhq/tartan/tart"
 	"github.com/tartanhq/tartan/warm"
 )
 
@@ -22,7 +21,7 @@ func TestBuildInSlotOnlyInAFreeUnwantedSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.m.BuildInSlot(ctx, pool, 1, spec, tart.RunOptions{}); !errors.Is(err, warm.ErrSlotWanted) {
+	if _, err := w.m.BuildInSlot(ctx, pool, 1, spec, warm.BuildOptions{}); !errors.Is(err, warm.ErrSlotWanted) {
 		t.Fatalf("build in a held slot: %v", err)
 	}
 	_ = held.Release()
@@ -30,11 +29,11 @@ func TestBuildInSlotOnlyInAFreeUnwantedSlot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := w.m.BuildInSlot(ctx, pool, 1, spec, tart.RunOptions{}); !errors.Is(err, warm.ErrSlotWanted) {
+	if _, err := w.m.BuildInSlot(ctx, pool, 1, spec, warm.BuildOptions{}); !errors.Is(err, warm.ErrSlotWanted) {
 		t.Fatalf("build while a job waits: %v", err)
 	}
 	d.Release()
-	snap, err := w.m.BuildInSlot(ctx, pool, 1, spec, tart.RunOptions{})
+	snap, err := w.m.BuildInSlot(ctx, pool, 1, spec, warm.BuildOptions{})
 	if err != nil || snap.Slot != "1" {
 		t.Fatalf("build in a free slot: %+v %v", snap, err)
 	}
@@ -45,7 +44,7 @@ func TestBuildInSlotOnlyInAFreeUnwantedSlot(t *testing.T) {
 	}
 	_ = s.Release()
 	// Nothing to do when the slot already has the snapshot.
-	if again, err := w.m.BuildInSlot(ctx, pool, 1, spec, tart.RunOptions{}); err != nil || again.Name != "" {
+	if again, err := w.m.BuildInSlot(ctx, pool, 1, spec, warm.BuildOptions{}); err != nil || again.Name != "" {
 		t.Fatalf("second build: %+v %v", again, err)
 	}
 }
