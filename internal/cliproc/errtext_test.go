@@ -1,0 +1,58 @@
+package cliproc
+
+import (
+	"errors"
+	"regexp"
+	"testing"
+
+	"github.com/shoenig/test/must"
+)
+
+func TestDescribe(t *testing.T) {
+	kind, cause := errors.New("tool failed"), errors.New("context canceled")
+	args := []string{"run", "my vm", "", "a$b"}
+	must.Eq(t, `tool run "my vm" "" "a$b": boom (exit 2)`, Describe("tool", args, "boom", cause, kind, 2))
+	must.Eq(t, "tool run: context canceled", Describe("tool", args[:1], "", cause, kind, -1))
+	must.Eq(t, "tool: tool failed (exit 0)", Describe("tool", nil, "", nil, kind, 0))
+}
+
+func TestQuoteArg(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": "plain", "": `""`, "a b": `"a b"`, "tab\t": `"tab\t"`, `q"`: `"q\""`, "it's": `"it's"`, `back\`: `"back\\"`,
+	} {
+		must.Eq(t, want, QuoteArg(in))
+	}
+}
+
+func TestFirstMatchRuleOrderWins(t *testing.T) {
+	errA, errB := errors.New("a"), errors.New("b")
+	rules := []Rule{NewRule(errA, `^alpha`), NewRule(errB, `beta`)}
+	match, line, ok := FirstMatch(rules, []string{"x beta", "alpha two", "alpha one"})
+	must.True(t, ok)
+	must.Eq(t, errA, match.Kind)
+	must.Eq(t, "alpha two", line)
+
+	_, _, ok = FirstMatch(rules, []string{"gamma"})
+	must.False(t, ok)
+	_, _, ok = FirstMatch(nil, []string{"alpha"})
+	must.False(t, ok)
+	must.Eq(t, regexp.MustCompile(`beta`).String(), rules[1].Re.String())
+}
+
+type ver int
+
+func (v ver) AtLeast(o ver) bool { return v >= o }
+
+func TestGate(t *testing.T) {
+	since := map[string]ver{"exec": 5}
+	need, known, ok := Gate(since, ver(6), "exec")
+	must.Eq(t, ver(5), need)
+	must.True(t, known)
+	must.True(t, ok)
+	_, known, ok = Gate(since, ver(4), "exec")
+	must.True(t, known)
+	must.False(t, ok)
+	_, known, ok = Gate(since, ver(9), "nope")
+	must.False(t, known)
+	must.False(t, ok)
+}
