@@ -135,3 +135,6 @@ func cutLast(s, sep string) (string, string, bool) {
 	}
 	return s, "", false
 }
+
+// ResumeTimeout is Options.ResumeTimeout (with its default applied).
+func (m *Manager) ResumeTimeout() time.Duration { return m.o.ResumeTimeout }

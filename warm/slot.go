@@ -15,6 +15,10 @@ import (
 // see each other through it.
 const DefaultDir = "/var/tmp/tartan-warm"
 
+// BuildOwner is the slots.Holder Owner of a snapshot build: a tool that
+// finds its slot held by it can mark demand (Want) and wait a moment.
+const BuildOwner = "tartan warm snapshot build"
+
 // SlotID is the slot name used in snapshot names for macOS slot n.
 func SlotID(n int) string { return strconv.Itoa(n) }
 
@@ -34,7 +38,7 @@ func (m *Manager) BuildInSlot(ctx context.Context, pool *slots.Pool, n int, spec
 	if _, err := m.Lookup(ctx, spec, SlotID(n)); err == nil {
 		return Snapshot{}, nil // already there (zero Snapshot: nothing built)
 	}
-	slot, err := pool.TryAcquireNumber(slots.KindMacOS, n, slots.Holder{Owner: "tartan warm snapshot build", VM: buildName(spec, SlotID(n))})
+	slot, err := pool.TryAcquireNumber(slots.KindMacOS, n, slots.Holder{Owner: BuildOwner, VM: buildName(spec, SlotID(n))})
 	if errors.Is(err, slots.ErrBusy) {
 		return Snapshot{}, ErrSlotWanted
 	}
