@@ -3,18 +3,15 @@ package tart
 import (
 	"regexp"
 	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // rule maps tart's messages to an error class. Rules are tried in order;
 // the first whose pattern matches a meaningful line wins.
-type rule struct {
-	kind error
-	re   *regexp.Regexp
-}
+type rule = cliproc.Rule
 
-func r(kind error, pattern string) rule {
-	return rule{kind: kind, re: regexp.MustCompile(pattern)}
-}
+func r(kind error, pattern string) rule { return cliproc.NewRule(kind, pattern) }
 
 // classifyRules: tart-cli.md §1.4 (RuntimeError texts), §4.1 (VM limit), §7
 // (ip), §9 (exec), §11 (registry auth), plus disk-space errors.
@@ -60,12 +57,8 @@ type class struct {
 // exit code and stderr (for `tart run`, its whole log).
 func classify(exitCode int, stderr string) class {
 	lines := meaningfulLines(stderr)
-	for _, ru := range classifyRules {
-		for _, l := range lines {
-			if ru.re.MatchString(l) {
-				return class{ru.kind, l}
-			}
-		}
+	if ru, l, ok := cliproc.FirstMatch(classifyRules, lines); ok {
+		return class{ru.Kind, l}
 	}
 	c := class{kind: ErrFailed}
 	if len(lines) > 0 {
@@ -80,15 +73,15 @@ func classify(exitCode int, stderr string) class {
 // Patterns of tart's own `tart exec` failures, by exit code.
 var execFailures = map[int][]rule{
 	2: {
-		{kind: ErrNotRunning, re: regexp.MustCompile(`^VM ".*" is not running$`)},
-		{kind: ErrVMNotFound, re: regexp.MustCompile(`^the specified VM ".*" does not exist$`)},
+		r(ErrNotRunning, `^VM ".*" is not running$`),
+		r(ErrVMNotFound, `^the specified VM ".*" does not exist$`),
 	},
 	1: {
-		{kind: ErrAgentUnavailable, re: regexp.MustCompile(`^Failed to connect to the VM using its control socket`)},
-		{kind: ErrUnsupported, re: regexp.MustCompile(`^"tart exec" is only available on macOS`)},
+		r(ErrAgentUnavailable, `^Failed to connect to the VM using its control socket`),
+		r(ErrUnsupported, `^"tart exec" is only available on macOS`),
 	},
 	64: {
-		{kind: ErrUsage, re: regexp.MustCompile(`^Error: `)},
+		r(ErrUsage, `^Error: `),
 	},
 }
 
@@ -134,13 +127,8 @@ func execTartFailure(exitCode int, stderr string) (class, bool) {
 	if exitCode == 64 && !strings.Contains(stderr, "tart exec") {
 		return class{}, false
 	}
-	lines := meaningfulLines(stderr)
-	for _, ru := range execFailures[exitCode] {
-		for _, l := range lines {
-			if ru.re.MatchString(l) {
-				return class{ru.kind, l}, true
-			}
-		}
+	if ru, l, ok := cliproc.FirstMatch(execFailures[exitCode], meaningfulLines(stderr)); ok {
+		return class{ru.Kind, l}, true
 	}
 	return class{}, false
 }

@@ -4,12 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // fallbackPaths are searched after $PATH: a runner started by launchd has a
@@ -18,16 +17,14 @@ var fallbackPaths = []string{"/opt/homebrew/bin/tart", "/usr/local/bin/tart"}
 
 // waitDelay bounds how long a cancelled call waits for tart's output pipes
 // after its process group was killed.
-const waitDelay = 5 * time.Second
+const waitDelay = cliproc.WaitDelay
 
 // Client runs one tart binary. It is safe for concurrent use.
 type Client struct {
 	binary string
 	opts   Options
 
-	mu      sync.Mutex
-	version *Version      // detected once (successfully) and cached
-	probe   *versionProbe // the `tart --version` in flight, if any
+	versions cliproc.VersionCache[Version] // `tart --version`, probed once
 }
 
 // New finds the tart binary and validates o. It does not run tart.
@@ -49,37 +46,11 @@ func New(o Options) (*Client, error) {
 }
 
 func findBinary(explicit string) (string, error) {
-	if explicit != "" {
-		if err := checkExecutable(explicit); err != nil {
-			return "", &BinaryNotFoundError{Searched: []string{explicit}, Reason: err.Error()}
-		}
-		return explicit, nil
+	p, lerr := cliproc.FindBinary(explicit, "tart", fallbackPaths)
+	if lerr != nil {
+		return "", &BinaryNotFoundError{Searched: lerr.Searched, Reason: lerr.Reason}
 	}
-	searched := []string{"$PATH"}
-	if p, err := exec.LookPath("tart"); err == nil {
-		return p, nil
-	}
-	for _, p := range fallbackPaths {
-		searched = append(searched, p)
-		if checkExecutable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", &BinaryNotFoundError{Searched: searched}
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory", p)
-	}
-	if fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not executable", p)
-	}
-	return nil
+	return p, nil
 }
 
 // Binary is the path of the tart binary this client runs.
@@ -133,19 +104,14 @@ type result struct {
 // command prepares an unstarted child in its own process group whose
 // cancellation kills the whole group.
 func (c *Client) command(ctx context.Context, args []string, creds *Credentials) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, c.binary, args...)
-	cmd.Env = c.environ(creds)
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return killProcessGroup(cmd) }
-	cmd.WaitDelay = waitDelay
-	return cmd
+	return cliproc.Command(ctx, c.binary, args, c.environ(creds))
 }
 
 // run executes a call and returns its output, or a classified *Error.
 func (c *Client) run(ctx context.Context, cl call) (result, error) {
 	cmd := c.command(ctx, cl.args, cl.creds)
 	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 64 << 10}
+	stderr := cliproc.NewTailBuffer(64 << 10)
 	cmd.Stderr = stderr
 	var lines *lineWriter
 	if cl.progress != nil {
@@ -185,18 +151,13 @@ func (c *Client) failure(ctx context.Context, args []string, code int, stderr st
 }
 
 func startErrKind(err error) error {
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
+	if cliproc.BinaryMissing(err) {
 		return ErrBinaryNotFound
 	}
 	return ErrFailed
 }
 
-func exitCode(cmd *exec.Cmd) int {
-	if cmd.ProcessState == nil {
-		return -1
-	}
-	return cmd.ProcessState.ExitCode()
-}
+func exitCode(cmd *exec.Cmd) int { return cliproc.ExitCode(cmd) }
 
 // lastLine returns the last non-blank line of out (tart may print warnings
 // before the answer).

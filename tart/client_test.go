@@ -328,19 +328,6 @@ func TestExecTartKilledIsAnError(t *testing.T) {
 	}
 }
 
-func TestTailBufferKeepsHeadAndTail(t *testing.T) {
-	b := &tailBuffer{max: 20}
-	for _, w := range []string{"first line\n", "middle middle middle\n", "last line\n"} {
-		if n, err := b.Write([]byte(w)); n != len(w) || err != nil {
-			t.Fatalf("Write = %d, %v", n, err)
-		}
-	}
-	got := b.String()
-	if !strings.HasPrefix(got, "first line") || !strings.HasSuffix(got, "last line\n") || len(got) > 30 {
-		t.Fatalf("tail buffer %q", got)
-	}
-}
-
 func TestLineWriterSplitsAcrossWrites(t *testing.T) {
 	var got []string
 	var all bytes.Buffer

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"os/exec"
 	"time"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // Pull runs `tart pull image`. Progress lines go to o.Progress as they
@@ -193,7 +195,7 @@ func (c *Client) Exec(ctx context.Context, name string, argv []string, o ExecOpt
 	if err != nil {
 		return -1, err
 	}
-	stderr := &tailBuffer{max: 16 << 10}
+	stderr := cliproc.NewTailBuffer(16 << 10)
 	if cmd.Stderr == nil {
 		cmd.Stderr = stderr
 	} else {

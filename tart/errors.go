@@ -3,7 +3,8 @@ package tart
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // Error classes. Every failure returned by this package matches exactly one
@@ -46,25 +47,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("tart")
-	for _, a := range e.Args {
-		b.WriteByte(' ')
-		b.WriteString(quoteArg(a))
-	}
-	b.WriteString(": ")
-	switch {
-	case e.Stderr != "":
-		b.WriteString(e.Stderr)
-	case e.Cause != nil:
-		b.WriteString(e.Cause.Error())
-	default:
-		b.WriteString(e.Kind.Error())
-	}
-	if e.ExitCode >= 0 {
-		fmt.Fprintf(&b, " (exit %d)", e.ExitCode)
-	}
-	return b.String()
+	return cliproc.Describe("tart", e.Args, e.Stderr, e.Cause, e.Kind, e.ExitCode)
 }
 
 // Unwrap returns the error class.
@@ -111,19 +94,11 @@ type BinaryNotFoundError struct {
 }
 
 func (e *BinaryNotFoundError) Error() string {
-	msg := "tart binary not found (searched: " + strings.Join(e.Searched, ", ") + ")"
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	return msg + "; install tart (brew install cirruslabs/cli/tart) or set the binary path explicitly"
+	lookup := &cliproc.LookupError{Name: "tart", Searched: e.Searched, Reason: e.Reason}
+	return lookup.Error() + "; install tart (brew install cirruslabs/cli/tart) or set the binary path explicitly"
 }
 
 // Unwrap makes errors.Is(err, ErrBinaryNotFound) true.
 func (e *BinaryNotFoundError) Unwrap() error { return ErrBinaryNotFound }
 
-func quoteArg(a string) string {
-	if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {
-		return fmt.Sprintf("%q", a)
-	}
-	return a
-}
+func quoteArg(a string) string { return cliproc.QuoteArg(a) }

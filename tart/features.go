@@ -1,5 +1,7 @@
 package tart
 
+import "github.com/tartanhq/tartan/internal/cliproc"
+
 // Feature is a tart capability that appeared in a given release.
 type Feature string
 
@@ -86,11 +88,11 @@ func (f Feature) Since() (Version, bool) {
 // CheckFeature returns nil when tart v has f, else *UnsupportedError.
 // Unknown features are a programming error reported as ErrUsage.
 func CheckFeature(v Version, f Feature) error {
-	need, ok := featureSince[f]
-	if !ok {
+	need, known, ok := cliproc.Gate(featureSince, v, f)
+	switch {
+	case !known:
 		return usagef("unknown feature %q", string(f))
-	}
-	if v.AtLeast(need) {
+	case ok:
 		return nil
 	}
 	return &UnsupportedError{Feature: f, Have: v, Need: need}

@@ -10,27 +10,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// setProcessGroup puts the child in a new process group so cancellation can
-// kill tart and anything it started (softnet, helpers).
-func setProcessGroup(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-}
-
 // setSession detaches the child into its own session: it survives the
 // caller's exit and signals sent to the caller's process group.
 func setSession(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-}
-
-func killProcessGroup(cmd *exec.Cmd) error {
-	if cmd.Process == nil {
-		return nil
-	}
-	err := syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-	if errors.Is(err, syscall.ESRCH) {
-		return cmd.Process.Kill()
-	}
-	return err
 }
 
 // processAlive reports whether pid exists (EPERM: exists, not ours).
