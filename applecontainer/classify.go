@@ -3,18 +3,15 @@ package applecontainer
 import (
 	"regexp"
 	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // rule maps the CLI's error text to a class. Rules are tried in order, the
 // first whose pattern matches a meaningful stderr line wins.
-type rule struct {
-	kind error
-	re   *regexp.Regexp
-}
+type rule = cliproc.Rule
 
-func r(kind error, pattern string) rule {
-	return rule{kind: kind, re: regexp.MustCompile(pattern)}
-}
+func r(kind error, pattern string) rule { return cliproc.NewRule(kind, pattern) }
 
 // classifyRules: apple-container-cli.md §2.1 (XPC hint), §13 (catalogue),
 // §4.3–4.8, §7, §8, §9, plus registry errors of pulls.
@@ -80,13 +77,9 @@ func classify(exitCode int, stderr string) class {
 	if c.line == "" && len(lines) > 0 {
 		c.line = lines[0]
 	}
-	for _, ru := range classifyRules {
-		for _, l := range lines {
-			if ru.re.MatchString(l) {
-				c.kind = ru.kind
-				return c
-			}
-		}
+	if ru, _, ok := cliproc.FirstMatch(classifyRules, lines); ok {
+		c.kind = ru.Kind
+		return c
 	}
 	if exitCode == 64 {
 		c.kind = ErrUsage

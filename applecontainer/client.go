@@ -4,21 +4,16 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
-	"time"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // fallbackPaths are searched after $PATH: a Nomad client started by launchd
 // has a bare PATH. /usr/local/bin is where the signed .pkg installs.
 var fallbackPaths = []string{"/usr/local/bin/container", "/opt/homebrew/bin/container"}
-
-// waitDelay bounds how long a cancelled call waits for the CLI's output
-// pipes after its process group was killed.
-const waitDelay = 5 * time.Second
 
 // Options configure a Client.
 type Options struct {
@@ -35,9 +30,7 @@ type Client struct {
 	binary string
 	opts   Options
 
-	mu      sync.Mutex
-	version *Version      // detected once (successfully) and cached
-	probe   *versionProbe // the `container --version` in flight, if any
+	versions cliproc.VersionCache[Version] // `container --version`, probed once
 }
 
 // New finds the container binary and validates o. It does not run the CLI.
@@ -56,37 +49,11 @@ func New(o Options) (*Client, error) {
 }
 
 func findBinary(explicit string) (string, error) {
-	if explicit != "" {
-		if err := checkExecutable(explicit); err != nil {
-			return "", &BinaryNotFoundError{Searched: []string{explicit}, Reason: err.Error()}
-		}
-		return explicit, nil
+	p, lerr := cliproc.FindBinary(explicit, "container", fallbackPaths)
+	if lerr != nil {
+		return "", &BinaryNotFoundError{Searched: lerr.Searched, Reason: lerr.Reason}
 	}
-	searched := []string{"$PATH"}
-	if p, err := exec.LookPath("container"); err == nil {
-		return p, nil
-	}
-	for _, p := range fallbackPaths {
-		searched = append(searched, p)
-		if checkExecutable(p) == nil {
-			return p, nil
-		}
-	}
-	return "", &BinaryNotFoundError{Searched: searched}
-}
-
-func checkExecutable(p string) error {
-	fi, err := os.Stat(p)
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		return fmt.Errorf("%s is a directory", p)
-	}
-	if fi.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not executable", p)
-	}
-	return nil
+	return p, nil
 }
 
 // Binary is the path of the container binary this client runs.
@@ -104,19 +71,14 @@ func (c *Client) environ() []string {
 func (c *Client) newCmd(args []string) *exec.Cmd {
 	cmd := exec.Command(c.binary, args...)
 	cmd.Env = c.environ()
-	setProcessGroup(cmd)
+	cliproc.SetProcessGroup(cmd)
 	return cmd
 }
 
 // command prepares an unstarted child in its own process group whose
 // cancellation kills the whole group, with a bounded wait for its pipes.
 func (c *Client) command(ctx context.Context, args []string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, c.binary, args...)
-	cmd.Env = c.environ()
-	setProcessGroup(cmd)
-	cmd.Cancel = func() error { return killProcessGroup(cmd) }
-	cmd.WaitDelay = waitDelay
-	return cmd
+	return cliproc.Command(ctx, c.binary, args, c.environ())
 }
 
 // call is one short-lived CLI invocation.
@@ -149,7 +111,7 @@ func (c *Client) run(ctx context.Context, args []string) (result, error) {
 func (c *Client) exec(ctx context.Context, cl call) (res result, runErr, startErr error) {
 	cmd := c.command(ctx, cl.args)
 	var stdout bytes.Buffer
-	stderr := &tailBuffer{max: 64 << 10}
+	stderr := cliproc.NewTailBuffer(64 << 10)
 	cmd.Stdout, cmd.Stderr = &stdout, stderr
 	if cl.stdout != nil {
 		cmd.Stdout = cl.stdout
@@ -161,7 +123,7 @@ func (c *Client) exec(ctx context.Context, cl call) (res result, runErr, startEr
 		return result{exitCode: -1}, nil, &Error{Kind: startErrKind(err), Args: RedactArgs(cl.args), ExitCode: -1, Cause: err}
 	}
 	runErr = cmd.Wait()
-	return result{stdout: stdout.Bytes(), stderr: stderr.String(), exitCode: exitCode(cmd)}, runErr, nil
+	return result{stdout: stdout.Bytes(), stderr: stderr.String(), exitCode: cliproc.ExitCode(cmd)}, runErr, nil
 }
 
 // failure builds the *Error of a finished child.
@@ -183,17 +145,10 @@ func (c *Client) failure(ctx context.Context, args []string, code int, stderr st
 }
 
 func startErrKind(err error) error {
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, exec.ErrNotFound) {
+	if cliproc.BinaryMissing(err) {
 		return ErrBinaryNotFound
 	}
 	return ErrFailed
-}
-
-func exitCode(cmd *exec.Cmd) int {
-	if cmd.ProcessState == nil {
-		return -1
-	}
-	return cmd.ProcessState.ExitCode()
 }
 
 // parseError wraps a JSON (or other output) parse failure of a command.

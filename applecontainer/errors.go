@@ -3,7 +3,8 @@ package applecontainer
 import (
 	"errors"
 	"fmt"
-	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // kindError is an error class. A class may refine another one (its parent):
@@ -47,31 +48,14 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("container")
-	for _, a := range e.Args {
-		b.WriteByte(' ')
-		b.WriteString(quoteArg(a))
-	}
-	b.WriteString(": ")
-	switch {
-	case e.Stderr != "":
-		b.WriteString(e.Stderr)
-	case e.Cause != nil:
-		b.WriteString(e.Cause.Error())
-	default:
-		b.WriteString(e.Kind.Error())
-	}
-	if e.ExitCode >= 0 {
-		fmt.Fprintf(&b, " (exit %d)", e.ExitCode)
-	}
+	msg := cliproc.Describe("container", e.Args, e.Stderr, e.Cause, e.Kind, e.ExitCode)
 	switch e.Kind {
 	case ErrAPIServerDown:
-		b.WriteString("; the container API server is not running: run `container system start`")
+		msg += "; the container API server is not running: run `container system start`"
 	case ErrNoKernel:
-		b.WriteString("; no default kernel is installed: run `container system kernel set --recommended`")
+		msg += "; no default kernel is installed: run `container system kernel set --recommended`"
 	}
-	return b.String()
+	return msg
 }
 
 // Unwrap returns the error class.
@@ -120,19 +104,11 @@ type BinaryNotFoundError struct {
 }
 
 func (e *BinaryNotFoundError) Error() string {
-	msg := "container binary not found (searched: " + strings.Join(e.Searched, ", ") + ")"
-	if e.Reason != "" {
-		msg += ": " + e.Reason
-	}
-	return msg + "; install Apple's container (the signed .pkg from github.com/apple/container releases) or set Options.Binary"
+	lookup := &cliproc.LookupError{Name: "container", Searched: e.Searched, Reason: e.Reason}
+	return lookup.Error() + "; install Apple's container (the signed .pkg from github.com/apple/container releases) or set Options.Binary"
 }
 
 // Unwrap makes errors.Is(err, ErrBinaryNotFound) true.
 func (e *BinaryNotFoundError) Unwrap() error { return ErrBinaryNotFound }
 
-func quoteArg(a string) string {
-	if a == "" || strings.ContainsAny(a, " \t\n\"'\\$") {
-		return fmt.Sprintf("%q", a)
-	}
-	return a
-}
+func quoteArg(a string) string { return cliproc.QuoteArg(a) }

@@ -1,5 +1,7 @@
 package applecontainer
 
+import "github.com/tartanhq/tartan/internal/cliproc"
+
 // Feature is a container CLI capability that appeared in a given release.
 type Feature string
 
@@ -69,11 +71,11 @@ func (f Feature) Since() (Version, bool) {
 // CheckFeature returns nil when CLI version v has f, else *UnsupportedError.
 // An unknown feature is a programming error reported as ErrInvalidInput.
 func CheckFeature(v Version, f Feature) error {
-	need, ok := featureSince[f]
-	if !ok {
+	need, known, ok := cliproc.Gate(featureSince, v, f)
+	switch {
+	case !known:
 		return inputf("feature", "unknown feature %q", string(f))
-	}
-	if v.AtLeast(need) {
+	case ok:
 		return nil
 	}
 	return &UnsupportedError{Feature: f, Have: v, Need: need}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shoenig/test/must"
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 func TestSimVersionAndSystem(t *testing.T) {
@@ -179,7 +180,7 @@ func TestSimKillAndLogsFollow(t *testing.T) {
 	pr, pw := io.Pipe()
 	logs.Stdout = pw
 	must.NoError(t, logs.Start())
-	t.Cleanup(func() { _ = killProcessGroup(logs); _ = logs.Wait(); _ = pw.Close() })
+	t.Cleanup(func() { _ = cliproc.KillProcessGroup(logs); _ = logs.Wait(); _ = pw.Close() })
 	lines := make(chan string, 16)
 	go func() {
 		defer close(lines)

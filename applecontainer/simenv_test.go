@@ -15,6 +15,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/shoenig/test/must"
+	"github.com/tartanhq/tartan/internal/cliproc"
 	"github.com/tartanhq/tartan/internal/sim/ociimages"
 	"github.com/tartanhq/tartan/internal/testenv"
 )
@@ -130,7 +131,7 @@ func startRun(t *testing.T, c *Client, o RunOptions) (*exec.Cmd, func() int) {
 		case <-done:
 		case <-time.After(30 * time.Second):
 			t.Errorf("attached run of %s still alive 30 s after its delete", o.Name)
-			_ = killProcessGroup(cmd)
+			_ = cliproc.KillProcessGroup(cmd)
 			<-done
 		}
 	})
