@@ -153,6 +153,9 @@ plugin "tart" {
 // plugins, the agent dir); each thing it had to remove is a leak.
 func (da *deviceAgent) destroy(keep bool) []string {
 	a := da.agent
+	// The client stops a finished task's logmon itself, shortly after the
+	// task ended: give it that time while the agent still runs.
+	poll(15*time.Second, func() bool { return len(logmonsUnder(da.nomad, a.dir)) == 0 })
 	a.stop()
 	var leaks []string
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -173,6 +176,12 @@ func (da *deviceAgent) destroy(keep bool) []string {
 				_ = syscall.Kill(pid, syscall.SIGKILL)
 			}
 		}
+	}
+	// Nomad's logmon outlives a stopped agent on purpose (to keep
+	// recovered tasks' logs); with every task gone none may be left.
+	for _, pid := range logmonsUnder(da.nomad, a.dir) {
+		leaks = append(leaks, fmt.Sprintf("logmon pid %d", pid))
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if keep || len(leaks) > 0 {
 		if dst := os.Getenv("TARTAN_E2E_KEEP_LOG"); dst != "" {
@@ -376,4 +385,23 @@ func joinServer(server *deviceAgent) string {
 		return ""
 	}
 	return fmt.Sprintf("\n  servers = [\"127.0.0.1:%d\"]", server.rpc)
+}
+
+// logmonsUnder lists `nomad logmon` processes with a file open under dir.
+func logmonsUnder(nomad, dir string) []int {
+	var pids []int
+	for _, pid := range processesOf(nomad, false) {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		if err != nil || !strings.Contains(string(b), "\x00logmon") {
+			continue
+		}
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+		for _, fd := range fds {
+			if target, err := os.Readlink(fd); err == nil && strings.HasPrefix(target, dir+"/") {
+				pids = append(pids, pid)
+				break
+			}
+		}
+	}
+	return pids
 }
