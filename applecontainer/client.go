@@ -3,7 +3,6 @@ package applecontainer
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -130,18 +129,9 @@ func (c *Client) exec(ctx context.Context, cl call) (res result, runErr, startEr
 func (c *Client) failure(ctx context.Context, args []string, code int, stderr string, cause error) error {
 	cl := classify(code, stderr)
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		kind := ErrFailed
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			kind = ErrTimeout
-		}
-		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: -1, Stderr: cl.line, Cause: ctxErr}
+		return &Error{Kind: cliproc.CtxKind(ctxErr, ErrTimeout, ErrFailed), Args: RedactArgs(args), ExitCode: -1, Stderr: cl.line, Cause: ctxErr}
 	}
-	e := &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line}
-	var exitErr *exec.ExitError
-	if !errors.As(cause, &exitErr) {
-		e.Cause = cause
-	}
-	return e
+	return &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line, Cause: cliproc.ExitCause(cause)}
 }
 
 func startErrKind(err error) error {

@@ -2,8 +2,9 @@ package applecontainer
 
 import (
 	"context"
-	"errors"
 	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // Version runs `container --version` once and caches a successful answer.
@@ -12,11 +13,7 @@ import (
 // apiserver.
 func (c *Client) Version(ctx context.Context) (Version, error) {
 	return c.versions.Get(ctx, c.detectVersion, func(ctxErr error) error {
-		kind := ErrFailed
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			kind = ErrTimeout
-		}
-		return &Error{Kind: kind, Args: []string{"--version"}, ExitCode: -1, Cause: ctxErr}
+		return &Error{Kind: cliproc.CtxKind(ctxErr, ErrTimeout, ErrFailed), Args: []string{"--version"}, ExitCode: -1, Cause: ctxErr}
 	})
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tartanhq/tartan/internal/cliproc"
 	"github.com/tartanhq/tartan/internal/testenv"
 )
 
@@ -72,13 +73,9 @@ func leftoverSimProcesses() []int {
 		if err != nil || strings.TrimSuffix(exe, " (deleted)") != simPath {
 			continue
 		}
-		if stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat")); err == nil {
-			s := string(stat)
-			if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) && s[i+2] == 'Z' {
-				continue
-			}
+		if !cliproc.IsZombie(pid) {
+			pids = append(pids, pid)
 		}
-		pids = append(pids, pid)
 	}
 	return pids
 }

@@ -3,7 +3,6 @@ package tart
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -134,20 +133,11 @@ func (c *Client) run(ctx context.Context, cl call) (result, error) {
 
 // failure builds the *Error for a finished child.
 func (c *Client) failure(ctx context.Context, args []string, code int, stderr string, cause error) error {
-	if ctxErr := ctx.Err(); ctxErr != nil {
-		kind := ErrFailed
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			kind = ErrTimeout
-		}
-		return &Error{Kind: kind, Args: RedactArgs(args), ExitCode: -1, Stderr: classify(code, stderr).line, Cause: ctxErr}
-	}
 	cl := classify(code, stderr)
-	e := &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line}
-	var exitErr *exec.ExitError
-	if !errors.As(cause, &exitErr) {
-		e.Cause = cause
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return &Error{Kind: cliproc.CtxKind(ctxErr, ErrTimeout, ErrFailed), Args: RedactArgs(args), ExitCode: -1, Stderr: cl.line, Cause: ctxErr}
 	}
-	return e
+	return &Error{Kind: cl.kind, Args: RedactArgs(args), ExitCode: code, Stderr: cl.line, Cause: cliproc.ExitCause(cause)}
 }
 
 func startErrKind(err error) error {

@@ -2,7 +2,8 @@ package tart
 
 import (
 	"context"
-	"errors"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // Version runs `tart --version` once and caches a successful answer.
@@ -10,11 +11,7 @@ import (
 // ends. A failed probe is not cached: the next call tries again.
 func (c *Client) Version(ctx context.Context) (Version, error) {
 	return c.versions.Get(ctx, c.detectVersion, func(ctxErr error) error {
-		kind := ErrFailed
-		if errors.Is(ctxErr, context.DeadlineExceeded) {
-			kind = ErrTimeout
-		}
-		return &Error{Kind: kind, Args: []string{"--version"}, ExitCode: -1, Cause: ctxErr}
+		return &Error{Kind: cliproc.CtxKind(ctxErr, ErrTimeout, ErrFailed), Args: []string{"--version"}, ExitCode: -1, Cause: ctxErr}
 	})
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 const (
@@ -80,7 +82,7 @@ func (h *RunHandle) Alive() bool {
 			return true
 		}
 	}
-	return processAlive(h.PID) && !isZombie(h.PID)
+	return processAlive(h.PID) && !cliproc.IsZombie(h.PID)
 }
 
 // ExitError is nil while tart run lives. Once it has exited it is the

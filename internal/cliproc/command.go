@@ -38,3 +38,23 @@ func ExitCode(cmd *exec.Cmd) int {
 	}
 	return cmd.ProcessState.ExitCode()
 }
+
+// CtxKind is the error class of a call whose context ended: timeout when
+// its deadline passed, failed when it was cancelled.
+func CtxKind(ctxErr, timeout, failed error) error {
+	if errors.Is(ctxErr, context.DeadlineExceeded) {
+		return timeout
+	}
+	return failed
+}
+
+// ExitCause is the Go error worth keeping as the cause of a finished
+// child's failure: nil for a plain non-zero exit (*exec.ExitError, which the
+// exit code already says), waitErr otherwise (pipe copy or WaitDelay errors).
+func ExitCause(waitErr error) error {
+	var exitErr *exec.ExitError
+	if errors.As(waitErr, &exitErr) {
+		return nil
+	}
+	return waitErr
+}

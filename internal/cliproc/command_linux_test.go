@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -16,13 +17,8 @@ import (
 
 // gone reports whether pid no longer runs (exited, or a zombie nobody reaped).
 func gone(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if errors.Is(err, os.ErrNotExist) {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return errors.Is(err, os.ErrNotExist) || IsZombie(pid)
 }
 
 // Cancelling the context kills the child's whole process group, grandchild
@@ -51,4 +47,20 @@ func TestCommandCancelKillsProcessGroup(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	must.True(t, gone(grandchild), must.Sprintf("grandchild %d survived the group kill", grandchild))
+}
+
+// A child that exited but was not waited for is a zombie; once reaped it is
+// not (and neither is a pid that does not exist).
+func TestIsZombie(t *testing.T) {
+	cmd := exec.Command("/bin/true")
+	must.NoError(t, cmd.Start())
+	pid := cmd.Process.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for !IsZombie(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	must.True(t, IsZombie(pid))
+	must.NoError(t, cmd.Wait())
+	must.False(t, IsZombie(pid))
+	must.False(t, IsZombie(os.Getpid()))
 }

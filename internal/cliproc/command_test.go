@@ -37,3 +37,18 @@ func TestBinaryMissing(t *testing.T) {
 func TestKillProcessGroupOfUnstartedIsNil(t *testing.T) {
 	must.NoError(t, KillProcessGroup(exec.Command("/bin/true")))
 }
+
+func TestCtxKind(t *testing.T) {
+	timeout, failed := errors.New("timeout"), errors.New("failed")
+	must.Eq(t, timeout, CtxKind(context.DeadlineExceeded, timeout, failed))
+	must.Eq(t, failed, CtxKind(context.Canceled, timeout, failed))
+}
+
+func TestExitCauseDropsPlainExit(t *testing.T) {
+	err := exec.Command("/bin/sh", "-c", "exit 2").Run()
+	must.Error(t, err)
+	must.NoError(t, ExitCause(err))
+	other := errors.New("copying stdout: broken pipe")
+	must.Eq(t, other, ExitCause(other))
+	must.NoError(t, ExitCause(nil))
+}
