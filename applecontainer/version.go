@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // Version is a release of Apple's container CLI.
@@ -64,15 +66,7 @@ func (v Version) String() string { return fmt.Sprintf("%d.%d.%d", v.Major, v.Min
 
 // Compare returns -1, 0 or +1.
 func (v Version) Compare(o Version) int {
-	for _, d := range [3]int{v.Major - o.Major, v.Minor - o.Minor, v.Patch - o.Patch} {
-		if d < 0 {
-			return -1
-		}
-		if d > 0 {
-			return 1
-		}
-	}
-	return 0
+	return cliproc.CompareReleases([3]int{v.Major, v.Minor, v.Patch}, [3]int{o.Major, o.Minor, o.Patch})
 }
 
 // AtLeast reports v >= o.

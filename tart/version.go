@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/tartanhq/tartan/internal/cliproc"
 )
 
 // Version is a tart release. Dev builds report "SNAPSHOT" and count as
@@ -68,15 +70,7 @@ func (v Version) Compare(o Version) int {
 	case o.Snapshot:
 		return -1
 	}
-	for _, d := range [3]int{v.Major - o.Major, v.Minor - o.Minor, v.Patch - o.Patch} {
-		if d < 0 {
-			return -1
-		}
-		if d > 0 {
-			return 1
-		}
-	}
-	return 0
+	return cliproc.CompareReleases([3]int{v.Major, v.Minor, v.Patch}, [3]int{o.Major, o.Minor, o.Patch})
 }
 
 // AtLeast reports v >= o.

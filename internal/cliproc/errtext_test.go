@@ -56,3 +56,18 @@ func TestGate(t *testing.T) {
 	must.False(t, known)
 	must.False(t, ok)
 }
+
+func TestCompareReleases(t *testing.T) {
+	for _, tc := range []struct {
+		a, b [3]int
+		want int
+	}{
+		{[3]int{1, 2, 3}, [3]int{1, 2, 3}, 0},
+		{[3]int{1, 2, 3}, [3]int{1, 2, 4}, -1},
+		{[3]int{1, 3, 0}, [3]int{1, 2, 9}, 1},
+		{[3]int{0, 9, 9}, [3]int{1, 0, 0}, -1},
+		{[3]int{2, 0, 0}, [3]int{1, 99, 99}, 1},
+	} {
+		must.Eq(t, tc.want, CompareReleases(tc.a, tc.b), must.Sprintf("%v vs %v", tc.a, tc.b))
+	}
+}

@@ -11,3 +11,16 @@ func Gate[F comparable, V interface{ AtLeast(V) bool }](since map[F]V, have V, f
 	}
 	return need, true, have.AtLeast(need)
 }
+
+// CompareReleases orders two MAJOR.MINOR.PATCH releases: -1, 0 or +1.
+func CompareReleases(a, b [3]int) int {
+	for i := range a {
+		switch {
+		case a[i] < b[i]:
+			return -1
+		case a[i] > b[i]:
+			return 1
+		}
+	}
+	return 0
+}
