@@ -383,6 +383,9 @@ func (a *agent) pluginPIDs() []int { return processesOf(a.plugin, false) }
 func supervisorsOf(plugin string) []int { return processesOf(plugin, true) }
 
 func processesOf(exe string, supervisors bool) []int {
+	if exe == "" {
+		return nil // kernel threads have an empty command line: they would all match
+	}
 	var pids []int
 	paths, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range paths {
