@@ -118,9 +118,16 @@ func cmdRun(e *env, p *parsed) error {
 		_ = os.Remove(d.statePath())
 		resumed = false
 	}
-	// Scanned before the PID lock: once the VM shows as running, tests
-	// read sim-run.json, so keep the work between the two short.
+	// The address is chosen before the PID lock: once the VM shows as
+	// running, tests read sim-run.json, so keep the work between the two
+	// short (a run that then fails releases the address again).
 	sharedIP, _ := runningIPOfMAC(cfg.MACAddress)
+	res, err := e.home.reserveIP(cfg.MACAddress, sharedIP)
+	if err != nil {
+		gl.unlock()
+		return runtimeFailf("tart-sim: %v", err)
+	}
+	defer res.release()
 	console, err := openConsole(e, rc)
 	if err != nil {
 		gl.unlock()
@@ -151,12 +158,6 @@ func cmdRun(e *env, p *parsed) error {
 			return runtimeFailf("The number of VMs exceeds the system limit (other running VMs: %s)", strings.Join(names, ", "))
 		}
 	}
-	res, err := e.home.reserveIP(cfg.MACAddress, sharedIP)
-	if err != nil {
-		gl.unlock()
-		return runtimeFailf("tart-sim: %v", err)
-	}
-	defer res.release()
 
 	garbled := resumed && resumeFault(e) == "garble"
 	vm := &simVM{
