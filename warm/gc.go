@@ -100,9 +100,20 @@ func (m *Manager) Sweep(ctx context.Context, o SweepOptions) ([]string, error) {
 			continue
 		}
 		if _, ok := meta[v.Name]; !ok && v.State != tart.StateRunning {
+			// A build renames its VM before it writes the metadata: leave
+			// the slot's VMs alone while its build lock is held.
+			slot, ok := snapshotSlot(v.Name)
+			if !ok {
+				continue
+			}
+			lk, err := lockFile(m.buildLockPath(slot), false)
+			if err != nil || lk == nil {
+				continue
+			}
 			if m.deleteVM(ctx, v.Name) == nil {
 				gone = append(gone, v.Name)
 			}
+			lk.unlock()
 		}
 	}
 	keepImages := map[string]bool{}

@@ -131,3 +131,17 @@ func buildSlot(name string) (string, bool) {
 	}
 	return strings.Join(parts[:len(parts)-2], "-"), true
 }
+
+// snapshotSlot parses Prefix+"<slot>-<image8>-<key12>".
+func snapshotSlot(name string) (string, bool) {
+	rest, ok := strings.CutPrefix(name, Prefix)
+	if !ok || strings.HasPrefix(name, buildPrefix) {
+		return "", false
+	}
+	parts := strings.Split(rest, "-")
+	if len(parts) < 3 {
+		return "", false
+	}
+	slot := strings.Join(parts[:len(parts)-2], "-")
+	return slot, validSlot(slot) == nil
+}
