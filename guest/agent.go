@@ -17,9 +17,6 @@ import (
 type Agent struct {
 	tart *tart.Client
 	vm   string
-	// SignalGrace is how long a forwarded signal may take before the command
-	// is also killed with kill(1) through a second `tart exec`. Default 2s.
-	SignalGrace time.Duration
 	// HelperTimeout bounds the transport's own short commands (upload,
 	// kill, cleanup, probe). Default 30s.
 	HelperTimeout time.Duration
@@ -33,7 +30,7 @@ var _ Transport = (*Agent)(nil)
 // NewAgent returns a Transport running commands in vm with `tart exec`.
 // It does not check that the agent answers: see Agent.Ping or Connect.
 func NewAgent(c *tart.Client, vm string) *Agent {
-	return &Agent{tart: c, vm: vm, SignalGrace: defaultSignalGrace, HelperTimeout: 30 * time.Second}
+	return &Agent{tart: c, vm: vm, HelperTimeout: 30 * time.Second}
 }
 
 // Close implements Transport; an Agent holds no connection.

@@ -68,7 +68,6 @@ func startGuest(t testing.TB, mutate func(*guestsim.Config)) simGuest {
 		Password:    cfg.Password,
 		DialTimeout: 5 * time.Second,
 		RetryUntil:  5 * time.Second,
-		SignalGrace: 2 * time.Second,
 		// Simulated guest commands are host processes: keep their private
 		// files in the test's own directory so nothing is left behind.
 		GuestTempDir: t.TempDir(),

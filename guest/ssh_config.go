@@ -32,10 +32,6 @@ type SSHConfig struct {
 	// get no reply. Default 5s; negative disables keepalives.
 	KeepAlive       time.Duration
 	KeepAliveMissed int // default 3
-	// SignalGrace is how long a forwarded signal may take to end the command
-	// before it is also sent with `kill` through a second command (for
-	// servers that ignore SSH "signal" requests). Default 2s.
-	SignalGrace time.Duration
 	// GuestTempDir is the guest directory for per-command private files
 	// (PID, wrapper, script). "" = DefaultGuestTempDir.
 	GuestTempDir string
@@ -47,7 +43,6 @@ const (
 	defaultDialTimeout     = 10 * time.Second
 	defaultKeepAlive       = 5 * time.Second
 	defaultKeepAliveMissed = 3
-	defaultSignalGrace     = 2 * time.Second
 )
 
 func (c SSHConfig) withDefaults() SSHConfig {
@@ -59,9 +54,6 @@ func (c SSHConfig) withDefaults() SSHConfig {
 	}
 	if c.KeepAliveMissed <= 0 {
 		c.KeepAliveMissed = defaultKeepAliveMissed
-	}
-	if c.SignalGrace <= 0 {
-		c.SignalGrace = defaultSignalGrace
 	}
 	if c.Logf == nil {
 		c.Logf = func(string, ...any) {}

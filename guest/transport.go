@@ -34,10 +34,10 @@ type Command struct {
 	Stdout     io.Writer         // nil = discarded
 	Stderr     io.Writer         // nil = discarded; kept apart from Stdout (with a PTY both arrive on Stdout)
 	PTY        *PTY              // nil = no terminal
-	// Signals are forwarded to the remote command while it runs (SSH
-	// "signal" request or the agent's own forwarding, then, if the command
-	// is still alive after SignalGrace, a `kill` of its process group run
-	// through a second command).
+	// Signals are forwarded to the remote command while it runs, each
+	// exactly once: a `kill` of its process group through a second command,
+	// or, only when that fails, the SSH "signal" request or the agent's own
+	// forwarding. Escalation (e.g. to KILL) is the caller's business.
 	Signals <-chan os.Signal
 }
 

@@ -62,7 +62,7 @@ func startVM(t testing.TB, env []string, dirs ...tart.Share) simVM {
 func (v simVM) config(mode Mode) Config {
 	return Config{
 		Mode: mode, Tart: v.tart, VM: v.name,
-		SSH:          SSHConfig{User: "admin", Password: "admin", DialTimeout: 5 * time.Second, SignalGrace: 2 * time.Second},
+		SSH:          SSHConfig{User: "admin", Password: "admin", DialTimeout: 5 * time.Second},
 		BootWait:     15 * time.Second,
 		GuestTempDir: v.tempDir,
 	}
