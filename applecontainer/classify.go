@@ -41,19 +41,15 @@ var (
 
 // meaningfulLines returns the trimmed non-blank, non-noise lines of s.
 func meaningfulLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		// A progress bar redrawn with \r: only the last frame counts.
-		if i := strings.LastIndexByte(strings.TrimRight(l, "\r"), '\r'); i >= 0 {
-			l = l[i+1:]
-		}
-		l = strings.TrimSpace(l)
-		if l == "" || noiseRe.MatchString(l) || progressRe.MatchString(l) {
-			continue
-		}
-		out = append(out, l)
+	return cliproc.MeaningfulLines(s, lastFrame, noiseRe, progressRe)
+}
+
+// lastFrame is what a progress bar redrawn with \r last showed.
+func lastFrame(l string) string {
+	if i := strings.LastIndexByte(strings.TrimRight(l, "\r"), '\r'); i >= 0 {
+		return l[i+1:]
 	}
-	return out
+	return l
 }
 
 // class is an error class and the CLI's line that explains it.

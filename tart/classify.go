@@ -35,17 +35,7 @@ var classifyRules = []rule{
 var noiseRe = regexp.MustCompile(`^(?:Usage:|See 'tart|Help:|OVERVIEW:|USAGE:|OPTIONS:|ARGUMENTS:|SUBCOMMANDS:|Failed to perform garbage collection)`)
 
 // meaningfulLines returns the trimmed non-blank, non-noise lines of s.
-func meaningfulLines(s string) []string {
-	var out []string
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(strings.TrimRight(l, "\r"))
-		if l == "" || noiseRe.MatchString(l) {
-			continue
-		}
-		out = append(out, l)
-	}
-	return out
-}
+func meaningfulLines(s string) []string { return cliproc.MeaningfulLines(s, nil, noiseRe) }
 
 // class is an error class and the tart output line that explains it.
 type class struct {

@@ -3,6 +3,7 @@ package cliproc
 import (
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/shoenig/test/must"
@@ -70,4 +71,16 @@ func TestCompareReleases(t *testing.T) {
 	} {
 		must.Eq(t, tc.want, CompareReleases(tc.a, tc.b), must.Sprintf("%v vs %v", tc.a, tc.b))
 	}
+}
+
+func TestMeaningfulLines(t *testing.T) {
+	usage := regexp.MustCompile(`^Usage:`)
+	progress := regexp.MustCompile(`^\[\d+/\d+\] `)
+	in := "  first  \r\n\n\t\nUsage: tool run\n[1/2] fetching\nError: boom\r\n"
+	must.Eq(t, []string{"first", "[1/2] fetching", "Error: boom"}, MeaningfulLines(in, nil, usage))
+	must.Eq(t, []string{"first", "Error: boom"}, MeaningfulLines(in, nil, usage, progress))
+	must.SliceEmpty(t, MeaningfulLines("\n \r\n", nil))
+
+	lastFrame := func(l string) string { return l[strings.LastIndexByte(l, '\r')+1:] }
+	must.Eq(t, []string{"100%", "done"}, MeaningfulLines("10%\r50%\r100%\ndone", lastFrame))
 }

@@ -1,6 +1,9 @@
 package cliproc
 
-import "regexp"
+import (
+	"regexp"
+	"strings"
+)
 
 // Rule maps a CLI's message to an error class.
 type Rule struct {
@@ -26,4 +29,29 @@ func FirstMatch(rules []Rule, lines []string) (match Rule, line string, ok bool)
 		}
 	}
 	return Rule{}, "", false
+}
+
+// MeaningfulLines returns the lines of s that can explain a failure: each
+// line is first reduced by frame (nil: kept whole), then trimmed of
+// surrounding space; blank lines and lines any noise pattern matches are
+// dropped.
+func MeaningfulLines(s string, frame func(string) string, noise ...*regexp.Regexp) []string {
+	var out []string
+lines:
+	for _, l := range strings.Split(s, "\n") {
+		if frame != nil {
+			l = frame(l)
+		}
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		for _, re := range noise {
+			if re.MatchString(l) {
+				continue lines
+			}
+		}
+		out = append(out, l)
+	}
+	return out
 }
