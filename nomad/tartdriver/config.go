@@ -36,6 +36,7 @@ type PluginConfig struct {
 	ImagePullTimeout string       `codec:"image_pull_timeout"`
 	AutoPrune        bool         `codec:"auto_prune"`
 	SlotsDir         string       `codec:"slots_dir"`
+	Warm             WarmConfig   `codec:"warm"` // warm starts (warm.go, docs/warm-start.md)
 }
 
 // RegistryAuth becomes TART_REGISTRY_* in the environment of one tart call.
@@ -79,6 +80,7 @@ type TaskConfig struct {
 	ReadyTimeout     string       `codec:"ready_timeout"`
 	WorkDir          string       `codec:"work_dir"`
 	ConsoleLog       bool         `codec:"console_log"`
+	WarmStart        bool         `codec:"warm_start"` // resume the reserved slot's snapshot (plugin warm block)
 }
 
 // DiskMount is one `disk_mount { path options }` block (tart run --disk).
@@ -124,6 +126,7 @@ var pluginConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"image_pull_timeout": withDefault("image_pull_timeout", "string", `"`+defaultImagePullTimeout+`"`),
 	"auto_prune":         withDefault("auto_prune", "bool", "true"),
 	"slots_dir":          hclspec.NewAttr("slots_dir", "string", false),
+	"warm":               warmConfigSpec(),
 })
 
 // taskConfigSpec is the schema of a task's config block. Options whose
@@ -168,4 +171,5 @@ var taskConfigSpec = hclspec.NewObject(map[string]*hclspec.Spec{
 	"ready_timeout":      withDefault("ready_timeout", "string", `"`+defaultReadyTimeout+`"`),
 	"work_dir":           hclspec.NewAttr("work_dir", "string", false),
 	"console_log":        withDefault("console_log", "bool", "true"),
+	"warm_start":         withDefault("warm_start", "bool", "false"),
 })

@@ -142,6 +142,11 @@ func (d *Driver) DestroyTask(taskID string, force bool) error {
 		}
 	}
 	d.tasks.Delete(taskID)
+	if wt, ok := warmTasks.LoadAndDelete(taskID); ok {
+		if _, _, pool, err := d.snapshot(); err == nil {
+			d.buildAfter(pool, wt.(*warmTask)) // the slot is free now: refresh its snapshot
+		}
+	}
 	return nil
 }
 

@@ -74,30 +74,20 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	}
 	b := &vmBuild{d: d, pc: pc, client: client, name: name, cfg: cfg}
 	defer b.cleanupOnFailure()
-	if err := b.clone(ctx, s); err != nil {
-		return nil, nil, err
-	}
-	info, err := client.Get(ctx, name)
-	if err != nil {
-		return nil, nil, fmt.Errorf("inspecting the new VM: %w", err)
-	}
-	if err := b.configure(ctx, s, info); err != nil {
-		return nil, nil, err
-	}
-	kind, err := slots.KindForOS(firstNonEmpty(info.OS, "darwin"))
+	wt, err := d.warmFor(pc, client, cfg, s, &tc)
 	if err != nil {
 		return nil, nil, err
 	}
-	slot, err := takeSlot(pool, kind, cfg)
-	if err != nil {
-		return nil, nil, err
+	var slot *slots.Slot
+	if wt != nil {
+		// A warm start needs the reserved slot first: it picks the snapshot.
+		if slot, err = d.takeSlotWarm(pc, client, pool, slots.KindMacOS, cfg); err != nil {
+			return nil, nil, err
+		}
+		defer func() { _ = slot.Release() }() // tart run holds its own copy for the VM's lifetime
+		wt.cloneWarm(ctx, b, cfg, s)
 	}
-	run, err := b.start(ctx, s, info.OS, slot, stateDir)
-	if err == nil {
-		// Holders show the VM process: the slot lives as long as it does.
-		_ = slot.SetPID(run.PID)
-	}
-	_ = slot.Release() // tart run holds its own copy for the VM's lifetime
+	info, run, err := b.cloneAndStart(ctx, s, wt, pool, slot, stateDir)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -124,6 +114,9 @@ func (d *Driver) startTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	job := &bootJob{d: d, client: client, tartHome: pc.TartHome, cfg: cfg, s: s, h: th, follower: b.follower}
 	job.start()
 	d.tasks.Set(cfg.ID, th)
+	if wt != nil {
+		warmTasks.Store(cfg.ID, wt) // DestroyTask rebuilds the slot's snapshot
+	}
 	go th.watch(d.ctx)
 	d.emit(cfg, fmt.Sprintf("VM %s started; waiting for it to boot (ready_timeout %s)", name, s.ReadyTimeout), map[string]string{"vm": name})
 	// No DriverNetwork: the guest's IP is not known yet (see docs, "address_mode").
