@@ -47,6 +47,9 @@ func (st *Stage) Cleanup(ctx context.Context) error {
 		return fmt.Errorf("removing job dirs of %s: %w", st.VM, err)
 	}
 	log.Printf("Deleted VM %s in %s", st.VM, since(t))
+	if s.WarmStart {
+		st.warmAfterCleanup()
+	}
 	// No orphan sweep here: every prepare sweeps, and cleanup stays one
 	// stop and one delete.
 	return nil

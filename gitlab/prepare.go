@@ -103,6 +103,11 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	if err := st.pull(ctx, image); err != nil {
 		return err
 	}
+	if s.WarmStart {
+		if handled, err := st.prepareWarm(ctx, image, rec, p, start); handled {
+			return err
+		}
+	}
 	t := time.Now()
 	creds := RegistryCredentials(image, st.Job.Var)
 	maskCreds(log, creds)
@@ -140,6 +145,9 @@ func (st *Stage) Prepare(ctx context.Context) error {
 	}
 	defer func() { _ = slot.Release() }() // our copy: tart run keeps its own
 	opts.ExtraFiles = []*os.File{slot.File()}
+	if s.WarmStart {
+		st.noteWarmSlot(image, info.OS, slot.Number()) // cleanup builds this slot's snapshot
+	}
 	log.Printf("Starting VM %s", st.VM)
 	t = time.Now()
 	h, err := st.Tart.Run(ctx, st.VM, opts)

@@ -94,6 +94,12 @@ type Settings struct {
 	KeychainPassword string
 	Timezone         string
 
+	// warm starts (warm.go, docs/warm-start.md)
+	WarmStart    bool
+	WarmDir      string
+	WarmBudgetGB int
+	WarmUpScript string
+
 	// JobOverridable lists the keys a job may set through variables.
 	JobOverridable []string
 
@@ -203,6 +209,11 @@ func (s *Settings) fields() []field {
 		{Key: "keychain_unlock", Ptr: &s.KeychainUnlock, Default: "false", Help: "unlock the guest login keychain before the job (macOS code signing)", Legacy: boolLegacy("TART_EXECUTOR_KEYCHAIN_UNLOCK")},
 		{Key: "keychain_password", Ptr: &s.KeychainPassword, Locked: true, Secret: true, Help: "login keychain password; empty = ssh_password"},
 		{Key: "timezone", Ptr: &s.Timezone, Help: "guest time zone, e.g. Europe/Berlin, or `auto` (the host's)", Legacy: plain("TART_EXECUTOR_TIMEZONE")},
+
+		{Key: "warm_start", Ptr: &s.WarmStart, Default: "false", Locked: true, Help: "resume macOS jobs from per-slot suspended snapshots instead of booting (docs/warm-start.md; unverified on real Macs, hence off by default); snapshots are built after jobs, in the slot a job just released"},
+		{Key: "warm_dir", Ptr: &s.WarmDir, Default: "/var/tmp/tartan-warm", Locked: true, Help: "warm snapshot state shared by every Tartan process on the host (metadata, build locks, demand marks, build logs)"},
+		{Key: "warm_budget_gb", Ptr: &s.WarmBudgetGB, Default: "0", Locked: true, Help: "disk budget of the warm snapshots in GB (each costs its written disk plus about its RAM); least recently used ones are evicted; 0 = no cap"},
+		{Key: "warm_up_script", Ptr: &s.WarmUpScript, Locked: true, Help: "host path of a script run in the guest (by /bin/sh) before a snapshot is suspended; changing it rebuilds the snapshots"},
 
 		{Key: "job_overridable", Ptr: &s.JobOverridable, Locked: true, Help: "keys a job may set with TARTAN_<KEY> variables (or the legacy names); locked keys are refused"},
 		{Key: "internet_sharing_plist", Ptr: &s.InternetSharingPlist, Default: "/Library/Preferences/SystemConfiguration/com.apple.InternetSharing.default.plist", Locked: true, Help: "macOS NAT settings read to warn about 24 h DHCP leases"},

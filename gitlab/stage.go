@@ -37,6 +37,9 @@ type Stage struct {
 	// Signals delivers the runner's SIGTERM (and SIGINT); run forwards
 	// them to the guest.
 	Signals <-chan os.Signal
+	// settingsArgs are the stage's settings flags: a warm snapshot build
+	// started from cleanup loads the same settings (warm.go).
+	settingsArgs []string
 }
 
 // Main runs one stage: args are the binary's arguments after its name
@@ -57,6 +60,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if args[0] == "settings" {
 		fmt.Fprint(stdout, SettingsMarkdown())
 		return 0
+	}
+	if args[0] == warmBuildStage {
+		return runWarmBuild(args[1:], stderr)
 	}
 	if args[0] == "version" || args[0] == "--version" || args[0] == "-v" {
 		fmt.Fprintln(stdout, DriverName, Version)
@@ -102,7 +108,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	if tok, ok := job.Var("CI_JOB_TOKEN"); ok {
 		log.Mask(tok)
 	}
-	st := &Stage{Settings: s, Job: job, Log: log, VM: VMName(job), Stdout: stdout, Stderr: stderr, ConfigBuildsShared: os.Getenv(BuildsSharedEnv)}
+	st := &Stage{Settings: s, Job: job, Log: log, VM: VMName(job), Stdout: stdout, Stderr: stderr, ConfigBuildsShared: os.Getenv(BuildsSharedEnv), settingsArgs: stageArgs}
 	overrides, err := s.ApplyJobOverrides(job.Var)
 	st.Overrides = overrides
 	switch {
