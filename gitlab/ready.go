@@ -112,6 +112,10 @@ func (st *Stage) connect(ctx context.Context, ip string) (guest.Transport, strin
 		// A CI job waits on this: notice a booted guest within a moment.
 		MaxRetryInterval: 250 * time.Millisecond,
 	}
+	if st.resuming {
+		// A resumed guest answers within moments of its restore.
+		cfg.MaxRetryInterval = 50 * time.Millisecond
+	}
 	switch s.Transport {
 	case "ssh":
 		cfg.Mode = guest.ModeSSH

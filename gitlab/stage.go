@@ -40,6 +40,8 @@ type Stage struct {
 	// settingsArgs are the stage's settings flags: a warm snapshot build
 	// started from cleanup loads the same settings (warm.go).
 	settingsArgs []string
+	// resuming: the VM being connected to resumes from a warm snapshot.
+	resuming bool
 }
 
 // Main runs one stage: args are the binary's arguments after its name

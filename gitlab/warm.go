@@ -113,6 +113,7 @@ func (st *Stage) prepareWarm(ctx context.Context, image string, rec *Record, p j
 	}
 	var mode, ip string
 	var run *tart.RunHandle
+	resumedOnce := false
 	t := time.Now()
 	started, err := m.Start(ctx, warm.StartRequest{Spec: spec, Slot: warm.SlotID(slot.Number()), VM: st.VM, Run: opts,
 		Cold: func(ctx context.Context) error {
@@ -129,7 +130,12 @@ func (st *Stage) prepareWarm(ctx context.Context, image string, rec *Record, p j
 			rec.RunPID, rec.RunLog, rec.GuestOS = h.PID, h.LogPath, guestOS
 			rec.RunStart, _ = processStart(h.PID)
 			_ = saveRecord(s.StateDir, rec)
+			// The first connect is the resume attempt when a snapshot was
+			// found (else a cold boot polled a little faster: harmless).
+			st.resuming = !resumedOnce
+			resumedOnce = true
 			tr, md, addr, err := st.waitReady(ctx, h, guestOS)
+			st.resuming = false
 			mode, ip = md, addr
 			return tr, err
 		}})
