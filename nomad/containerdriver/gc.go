@@ -3,6 +3,8 @@ package containerdriver
 import (
 	"context"
 	"time"
+
+	"github.com/tartanhq/tartan/nomad/driverkit"
 )
 
 // collectGarbage runs once in the long-lived plugin process (gc.container),
@@ -12,12 +14,8 @@ import (
 // create and destroy, an alloc collected while the client was down): it is
 // deleted.
 func (d *Driver) collectGarbage(grace time.Duration) {
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-d.ctx.Done():
+	if !driverkit.AfterGrace(d.ctx, grace) {
 		return
-	case <-t.C:
 	}
 	n, err := d.sweep(d.ctx)
 	if err != nil {

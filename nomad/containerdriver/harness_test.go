@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/shoenig/test/must"
 	"github.com/tartanhq/tartan/applecontainer"
 	"github.com/tartanhq/tartan/internal/testenv"
+	"github.com/tartanhq/tartan/nomad/driverkit/drivertest"
 )
 
 // busybox is the image container-sim seeds (built from the host's busybox).
@@ -156,25 +155,12 @@ func newTask(t *testing.T, name string, tc TaskConfig) *drivers.TaskConfig {
 // without. The cleanups run when the test ends, after every DestroyTask.
 func mkAllocDir(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig, logs bool) {
 	t.Helper()
-	allocCleanupsMu.Lock()
-	defer allocCleanupsMu.Unlock()
-	allocCleanups[h] = append(allocCleanups[h], h.MkAllocDir(task, logs))
+	allocDirs.Make(h, task, logs)
 }
 
-var (
-	allocCleanupsMu sync.Mutex
-	allocCleanups   = map[*testutils.DriverHarness][]func(){}
-)
+var allocDirs drivertest.AllocDirs
 
-func runAllocCleanups(h *testutils.DriverHarness) {
-	allocCleanupsMu.Lock()
-	fns := allocCleanups[h]
-	delete(allocCleanups, h)
-	allocCleanupsMu.Unlock()
-	for _, f := range fns {
-		f()
-	}
-}
+func runAllocCleanups(h *testutils.DriverHarness) { allocDirs.CleanUp(h) }
 
 // start runs StartTask and registers DestroyTask as cleanup.
 func start(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) *drivers.TaskHandle {
@@ -192,43 +178,12 @@ func containerOf(t *testing.T, handle *drivers.TaskHandle) string {
 	return st.ContainerID
 }
 
-func waitExit(t *testing.T, h *testutils.DriverHarness, id string, timeout time.Duration) *drivers.ExitResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	ch, err := h.WaitTask(ctx, id)
-	must.NoError(t, err)
-	select {
-	case res := <-ch:
-		must.NotNil(t, res, must.Sprint("wait channel closed without a result"))
-		return res
-	case <-ctx.Done():
-		t.Fatalf("task %s did not exit within %s", id, timeout)
-		return nil
-	}
-}
-
-func readLog(t *testing.T, task *drivers.TaskConfig, stream string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(task.TaskDir().LogDir, fmt.Sprintf("%s.%s.0", task.Name, stream)))
-	if os.IsNotExist(err) {
-		return ""
-	}
-	must.NoError(t, err)
-	return string(b)
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// Shared with the other task driver's tests.
+var (
+	waitExit   = drivertest.WaitExit
+	readLog    = drivertest.ReadLog
+	eventually = drivertest.Eventually // polls cond until it holds or the deadline passes
+)
 
 func logEventually(t *testing.T, task *drivers.TaskConfig, stream, want string) {
 	t.Helper()

@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/client/lib/cpustats"
-	"github.com/hashicorp/nomad/client/lib/numalib/hw"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/tartanhq/tartan/applecontainer"
+	"github.com/tartanhq/tartan/nomad/driverkit"
 )
 
 // What `container stats` measures: the VM's memory use and cumulative CPU
@@ -41,7 +41,7 @@ type statsSampler struct {
 
 func newStatsSampler(d *Driver, h *taskHandle) *statsSampler {
 	totalMHz, cores := d.hostCompute()
-	compute := cpustats.Compute{TotalCompute: hw.MHz(max(totalMHz, 0)), NumCores: cores}
+	compute := driverkit.CPUCompute(totalMHz, cores)
 	return &statsSampler{d: d, h: h, ticks: cpustats.New(compute), cancel: func() {}}
 }
 
@@ -143,30 +143,9 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 		return nil, drivers.ErrTaskNotFound
 	}
 	h.stats.start()
-	ch := make(chan *drivers.TaskResourceUsage)
-	go func() {
-		defer close(ch)
-		t := time.NewTimer(0)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-h.done:
-				return
-			case <-t.C:
-				t.Reset(interval)
-			}
-			u := h.stats.latest()
-			if u == nil {
-				continue
-			}
-			select {
-			case ch <- u:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch, nil
+	// A sample waiting for its reader is still delivered after the task ended.
+	return driverkit.Periodic(ctx, interval, h.done, nil, func() (*drivers.TaskResourceUsage, bool) {
+		u := h.stats.latest()
+		return u, u != nil
+	}), nil
 }

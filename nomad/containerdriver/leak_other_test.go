@@ -1,5 +1,0 @@
-//go:build !linux
-
-package containerdriver
-
-func leakedProcesses() []string { return nil }
