@@ -1,14 +1,10 @@
 package tartdriver
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +13,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/base"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/tartanhq/tartan/internal/testenv"
+	"github.com/tartanhq/tartan/nomad/driverkit/drivertest"
 	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
 )
@@ -156,42 +153,11 @@ func BenchmarkPluginMemory50Tasks(b *testing.B) {
 
 func selfRSS() int64 { return pidRSS(os.Getpid()) }
 
-// pidRSS reads VmRSS of a process (Linux; 0 elsewhere).
-func pidRSS(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if f := strings.Fields(string(line)); len(f) >= 2 && f[0] == "VmRSS:" {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			return kb * 1024
-		}
-	}
-	return 0
-}
-
-// pidPrivate is the process's private (unshared) memory from smaps_rollup.
-func pidPrivate(pid int) int64 {
-	if pid <= 0 {
-		return 0
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
-	if err != nil {
-		return 0
-	}
-	var total int64
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if f := strings.Fields(string(line)); len(f) >= 2 && (f[0] == "Private_Clean:" || f[0] == "Private_Dirty:") {
-			kb, _ := strconv.ParseInt(f[1], 10, 64)
-			total += kb * 1024
-		}
-	}
-	return total
-}
+// Memory readings of a process (Linux; 0 elsewhere).
+var (
+	pidRSS     = drivertest.RSS
+	pidPrivate = drivertest.PrivateMemory
+)
 
 // waitBootBench waits (bounded) until the task's background boot ended.
 func waitBootBench(b *testing.B, d *Driver, id string) {

@@ -5,7 +5,6 @@ package tartdriver
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/drivers/fsisolation"
 	"github.com/hashicorp/nomad/plugins/shared/hclspec"
+	"github.com/tartanhq/tartan/nomad/driverkit"
 	"github.com/tartanhq/tartan/slots"
 	"github.com/tartanhq/tartan/tart"
 )
@@ -29,12 +29,7 @@ const (
 	fingerprintPeriod = 30 * time.Second
 )
 
-var pluginInfo = &base.PluginInfoResponse{
-	Type:              base.PluginTypeDriver,
-	PluginApiVersions: []string{drivers.ApiVersion010},
-	PluginVersion:     PluginVersion,
-	Name:              PluginName,
-}
+var pluginInfo = driverkit.PluginInfo(PluginName, PluginVersion)
 
 // capabilities are what really works on a Mac client: Nomad's network
 // manager is a no-op on macOS, so only host networking is honest; the VM is
@@ -191,25 +186,12 @@ func (d *Driver) snapshot() (*PluginConfig, *tart.Client, *slots.Pool, error) {
 func (d *Driver) hostCompute() (int64, int) {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
-	cores := runtime.NumCPU()
-	if d.agentCfg == nil {
-		return 0, cores
-	}
-	c := d.agentCfg.Compute()
-	if c.NumCores > 0 {
-		cores = c.NumCores
-	}
-	return int64(c.TotalCompute), cores
+	return driverkit.HostCompute(d.agentCfg)
 }
 
 // Shutdown stops background work (used by tests and plugin teardown).
 func (d *Driver) Shutdown() { d.cancel() }
 
 func (d *Driver) emit(cfg *drivers.TaskConfig, msg string, annotations map[string]string) {
-	if err := d.eventer.EmitEvent(&drivers.TaskEvent{
-		TaskID: cfg.ID, TaskName: cfg.Name, AllocID: cfg.AllocID,
-		Timestamp: time.Now(), Message: msg, Annotations: annotations,
-	}); err != nil {
-		d.logger.Debug("emitting event", "error", err)
-	}
+	driverkit.Emit(d.eventer, d.logger, cfg, msg, annotations)
 }

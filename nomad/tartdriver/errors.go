@@ -3,6 +3,8 @@ package tartdriver
 import (
 	"errors"
 	"fmt"
+
+	"github.com/tartanhq/tartan/nomad/driverkit"
 )
 
 // Sentinel errors of the driver, matched with errors.Is.
@@ -28,12 +30,7 @@ type ConfigError struct {
 	Reason string
 }
 
-func (e *ConfigError) Error() string {
-	if e.Value == "" {
-		return fmt.Sprintf("config option %q: %s", e.Option, e.Reason)
-	}
-	return fmt.Sprintf("config option %q = %q: %s", e.Option, e.Value, e.Reason)
-}
+func (e *ConfigError) Error() string { return driverkit.OptionMessage(e.Option, e.Value, e.Reason) }
 
 // Unwrap makes every ConfigError match ErrBadConfig.
 func (e *ConfigError) Unwrap() error { return ErrBadConfig }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/hashicorp/nomad/plugins/shared/structs"
+	"github.com/tartanhq/tartan/nomad/driverkit"
 	"github.com/tartanhq/tartan/slots"
 	"github.com/tartanhq/tartan/tart"
 	"golang.org/x/sys/unix"
@@ -18,31 +19,9 @@ import (
 
 // Fingerprint reports tart's presence and health every 30 s.
 func (d *Driver) Fingerprint(ctx context.Context) (<-chan *drivers.Fingerprint, error) {
-	ch := make(chan *drivers.Fingerprint)
-	go func() {
-		defer close(ch)
-		t := time.NewTimer(0)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-d.ctx.Done():
-				return
-			case <-t.C:
-				t.Reset(fingerprintPeriod)
-			}
-			fp := d.fingerprint(ctx)
-			select {
-			case ch <- fp:
-			case <-ctx.Done():
-				return
-			case <-d.ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch, nil
+	return driverkit.Periodic(ctx, fingerprintPeriod, d.ctx.Done(), d.ctx.Done(), func() (*drivers.Fingerprint, bool) {
+		return d.fingerprint(ctx), true
+	}), nil
 }
 
 func (d *Driver) fingerprint(ctx context.Context) *drivers.Fingerprint {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tartanhq/tartan/nomad/driverkit"
 	"github.com/tartanhq/tartan/tart"
 )
 
@@ -17,12 +18,8 @@ import (
 // destroy, an alloc collected while the client was down): it is stopped and
 // deleted.
 func (d *Driver) collectGarbage(grace time.Duration) {
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-d.ctx.Done():
+	if !driverkit.AfterGrace(d.ctx, grace) {
 		return
-	case <-t.C:
 	}
 	n, err := d.sweep(d.ctx)
 	if err != nil {

@@ -3,10 +3,7 @@ package tartdriver
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/hashicorp/nomad/plugins/drivers/testutils"
 	"github.com/shoenig/test/must"
 	"github.com/tartanhq/tartan/internal/testenv"
+	"github.com/tartanhq/tartan/nomad/driverkit/drivertest"
 	"github.com/tartanhq/tartan/tart"
 )
 
@@ -116,34 +114,19 @@ func newTask(t *testing.T, name string, tc TaskConfig) *drivers.TaskConfig {
 // after every DestroyTask cleanup registered by start.
 func mkAllocDir(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) {
 	t.Helper()
-	allocCleanupsMu.Lock()
-	defer allocCleanupsMu.Unlock()
-	allocCleanups[h] = append(allocCleanups[h], h.MkAllocDir(task, true))
+	allocDirs.Make(h, task, true)
 }
 
 // mkAllocDirNoLogs is for tasks that never write logs (VM-only tasks, tasks
 // that fail to start): logmon's stop waits seconds for a writer otherwise.
 func mkAllocDirNoLogs(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) {
 	t.Helper()
-	allocCleanupsMu.Lock()
-	defer allocCleanupsMu.Unlock()
-	allocCleanups[h] = append(allocCleanups[h], h.MkAllocDir(task, false))
+	allocDirs.Make(h, task, false)
 }
 
-var (
-	allocCleanupsMu sync.Mutex
-	allocCleanups   = map[*testutils.DriverHarness][]func(){}
-)
+var allocDirs drivertest.AllocDirs
 
-func runAllocCleanups(h *testutils.DriverHarness) {
-	allocCleanupsMu.Lock()
-	fns := allocCleanups[h]
-	delete(allocCleanups, h)
-	allocCleanupsMu.Unlock()
-	for _, f := range fns {
-		f()
-	}
-}
+func runAllocCleanups(h *testutils.DriverHarness) { allocDirs.CleanUp(h) }
 
 // start runs StartTask, registers DestroyTask as cleanup and waits until
 // the VM's boot (which StartTask no longer waits for) has ended.
@@ -158,43 +141,12 @@ func start(t *testing.T, h *testutils.DriverHarness, task *drivers.TaskConfig) (
 	return handle, net
 }
 
-func waitExit(t *testing.T, h *testutils.DriverHarness, id string, timeout time.Duration) *drivers.ExitResult {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	ch, err := h.WaitTask(ctx, id)
-	must.NoError(t, err)
-	select {
-	case res := <-ch:
-		must.NotNil(t, res, must.Sprint("wait channel closed without a result"))
-		return res
-	case <-ctx.Done():
-		t.Fatalf("task %s did not exit within %s", id, timeout)
-		return nil
-	}
-}
-
-func readLog(t *testing.T, task *drivers.TaskConfig, stream string) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(task.TaskDir().LogDir, fmt.Sprintf("%s.%s.0", task.Name, stream)))
-	if os.IsNotExist(err) {
-		return ""
-	}
-	must.NoError(t, err)
-	return string(b)
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
+// Shared with the other task driver's tests.
+var (
+	waitExit   = drivertest.WaitExit
+	readLog    = drivertest.ReadLog
+	eventually = drivertest.Eventually // polls cond until it holds or the deadline passes
+)
 
 func logEventually(t *testing.T, task *drivers.TaskConfig, stream, want string) {
 	t.Helper()

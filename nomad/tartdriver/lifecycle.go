@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/nomad/driverkit"
 	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
 )
@@ -27,20 +28,11 @@ func (d *Driver) WaitTask(ctx context.Context, taskID string) (<-chan *drivers.E
 	if !ok {
 		return nil, drivers.ErrTaskNotFound
 	}
-	ch := make(chan *drivers.ExitResult, 1)
-	go func() {
-		defer close(ch)
-		select {
-		case <-h.done:
-			h.mu.RLock()
-			res := h.exit.Copy()
-			h.mu.RUnlock()
-			ch <- res
-		case <-ctx.Done():
-		case <-d.ctx.Done():
-		}
-	}()
-	return ch, nil
+	return driverkit.WaitResult(ctx, d.ctx.Done(), h.done, func() *drivers.ExitResult {
+		h.mu.RLock()
+		defer h.mu.RUnlock()
+		return h.exit.Copy()
+	}), nil
 }
 
 // StopTask honours kill_signal and kill_timeout. With a command, the signal

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/nomad/nomad/structs"
 	"github.com/hashicorp/nomad/plugins/drivers"
+	"github.com/tartanhq/tartan/nomad/driverkit"
 	"github.com/tartanhq/tartan/slots"
 	"github.com/tartanhq/tartan/supervisor"
 	"github.com/tartanhq/tartan/tart"
@@ -29,13 +30,7 @@ func (d *Driver) StartTask(cfg *drivers.TaskConfig) (*drivers.TaskHandle, *drive
 	}
 	h, net, err := d.startTask(cfg)
 	if err != nil {
-		d.emit(cfg, "Start failed: "+err.Error(), nil)
-		d.logger.Error("starting task", "task", cfg.Name, "alloc", cfg.AllocID, "error", err)
-		var rec *structs.RecoverableError
-		if errors.As(err, &rec) {
-			return nil, nil, rec // a bare RecoverableError crosses gRPC as such
-		}
-		return nil, nil, err
+		return nil, nil, driverkit.StartFailed(d.eventer, d.logger, cfg, err)
 	}
 	return h, net, nil
 }

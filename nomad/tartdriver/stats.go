@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/nomad/client/lib/cpustats"
-	"github.com/hashicorp/nomad/client/lib/numalib/hw"
 	"github.com/hashicorp/nomad/plugins/drivers"
 	"github.com/shirou/gopsutil/v3/process"
+	"github.com/tartanhq/tartan/nomad/driverkit"
 )
 
 // Measured fields. These are readings of the host side of the VM: the
@@ -27,34 +27,13 @@ func (d *Driver) TaskStats(ctx context.Context, taskID string, interval time.Dur
 		return nil, drivers.ErrTaskNotFound
 	}
 	totalMHz, cores := d.hostCompute()
-	compute := cpustats.Compute{TotalCompute: hw.MHz(max(totalMHz, 0)), NumCores: cores}
+	compute := driverkit.CPUCompute(totalMHz, cores)
 	st := &statsSampler{pid: int32(h.state.RunPID), total: cpustats.New(compute), user: cpustats.New(compute), system: cpustats.New(compute)}
-	ch := make(chan *drivers.TaskResourceUsage)
-	go func() {
-		defer close(ch)
-		t := time.NewTimer(0)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-h.done:
-				return
-			case <-t.C:
-				t.Reset(interval)
-			}
-			u := st.sample()
-			if u == nil {
-				continue
-			}
-			select {
-			case ch <- u:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return ch, nil
+	// A sample waiting for its reader is still delivered after the task ended.
+	return driverkit.Periodic(ctx, interval, h.done, nil, func() (*drivers.TaskResourceUsage, bool) {
+		u := st.sample()
+		return u, u != nil
+	}), nil
 }
 
 type statsSampler struct {

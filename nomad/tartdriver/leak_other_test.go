@@ -1,5 +1,0 @@
-//go:build !linux
-
-package tartdriver
-
-func leakedSupervisors() []string { return nil }
