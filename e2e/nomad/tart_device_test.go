@@ -315,7 +315,15 @@ func TestE2E_TartStopWhileBooting(t *testing.T) {
 		registered := time.Now()
 		a.runJob(linuxJob(id, "service", cmd, "30s"))
 		al := a.waitAlloc(id, 60*time.Second, "running")
-		if ev := taskEvents(al, "t"); !strings.Contains(ev, "waiting for it to boot") {
+		// The boot's progress event comes from the background boot, which
+		// may be a moment behind the client marking the task running.
+		var ev string
+		if !poll(20*time.Second, func() bool {
+			if cur, _, err := a.client.Allocations().Info(al.ID, nil); err == nil {
+				ev = taskEvents(cur, "t")
+			}
+			return strings.Contains(ev, "waiting for it to boot")
+		}) {
 			t.Fatalf("no boot progress event: %s", ev)
 		}
 		t.Logf("%s: running %s after registration (IP due in 120 s)", id, time.Since(registered).Round(100*time.Millisecond))
