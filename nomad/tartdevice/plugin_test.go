@@ -193,7 +193,7 @@ func TestFingerprint_ManualTartRunTakesASlot(t *testing.T) {
 
 	for _, vm := range []struct{ name, image string }{{"by-hand", "ghcr.io/cirruslabs/macos-sequoia-base:latest"}, {"linux", "ghcr.io/cirruslabs/ubuntu:latest"}} {
 		must.NoError(t, client.Clone(ctx, vm.image, vm.name, tart.CloneOptions{}))
-		run, err := client.Run(ctx, vm.name, tart.RunOptions{NoGraphics: true})
+		run, err := client.Run(ctx, vm.name, tart.RunOptions{NoGraphics: true, LogPath: filepath.Join(t.TempDir(), vm.name+".log")})
 		must.NoError(t, err)
 		t.Cleanup(func() {
 			_ = client.Stop(context.Background(), vm.name, time.Second)
