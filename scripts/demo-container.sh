@@ -15,7 +15,7 @@ job_file="$repo/examples/nomad/container-hello.nomad.hcl"
 job=container-hello
 image="docker.io/library/busybox:latest"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+. "$(dirname "$0")/nomad-demo-lib.sh"
 die() { printf 'demo-container: %s\n' "$*" >&2; exit 1; }
 
 for f in "$nomad" "$plugin"; do
@@ -57,13 +57,7 @@ cleanup() {
 		say "Stopping the job"
 		"$nomad" job stop -purge -yes "$job" >/dev/null 2>&1
 	fi
-	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-		say "Stopping the Nomad agent (pid $agent_pid)"
-		kill -INT "$agent_pid" 2>/dev/null
-		for _ in $(seq 1 300); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$agent_pid" 2>/dev/null && kill -KILL -- "-$agent_pid" 2>/dev/null
-		wait "$agent_pid" 2>/dev/null
-	fi
+	stop_agent "$agent_pid"
 	# Only containers this demo's driver created are touched: with the
 	# simulator its private app root holds nothing else; with the real CLI,
 	# only IDs the agent log names.
@@ -75,10 +69,7 @@ cleanup() {
 	if [ "$sim" = 1 ]; then
 		container_cmd system stop >/dev/null 2>&1
 	fi
-	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ -f "$work/agent.log" ]; then
-		echo "--- last lines of the agent log ---" >&2
-		tail -n 40 "$work/agent.log" >&2
-	fi
+	show_agent_log_tail "$rc" "$work/agent.log"
 	rm -rf "$work"
 	[ $rc -eq 0 ] && say "Done: agent stopped, container deleted, temp files removed"
 	exit $rc
@@ -86,11 +77,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p=$1
-	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-	echo "$p"
-}
 http_port=$(free_port 25646)
 rpc_port=$(free_port $((http_port + 1)))
 serf_port=$(free_port $((rpc_port + 1)))

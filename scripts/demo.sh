@@ -11,7 +11,7 @@ plugin="$bin/nomad-driver-tart"
 job_file="$repo/examples/nomad/hello.nomad.hcl"
 image="${DEMO_IMAGE:-ghcr.io/cirruslabs/ubuntu:latest}"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+. "$(dirname "$0")/nomad-demo-lib.sh"
 die() { printf 'demo: %s\n' "$*" >&2; exit 1; }
 
 for f in "$nomad" "$plugin"; do
@@ -47,13 +47,7 @@ cleanup() {
 		say "Stopping the job"
 		"$nomad" job stop -purge -yes tart-hello >/dev/null 2>&1
 	fi
-	if [ -n "$agent_pid" ] && kill -0 "$agent_pid" 2>/dev/null; then
-		say "Stopping the Nomad agent (pid $agent_pid)"
-		kill -INT "$agent_pid" 2>/dev/null
-		for _ in $(seq 1 300); do kill -0 "$agent_pid" 2>/dev/null || break; sleep 0.1; done
-		kill -0 "$agent_pid" 2>/dev/null && kill -KILL -- "-$agent_pid" 2>/dev/null
-		wait "$agent_pid" 2>/dev/null
-	fi
+	stop_agent "$agent_pid"
 	# Only VMs this demo's driver created (nomad-<alloc>-<task>) are touched.
 	for vm in $(tart_cmd list --source local -q 2>/dev/null | grep '^nomad-' || true); do
 		if [ "$real_tart" = 1 ] && ! grep -q "$vm" "$work/agent.log" 2>/dev/null; then continue; fi
@@ -61,10 +55,7 @@ cleanup() {
 		tart_cmd stop "$vm" >/dev/null 2>&1
 		tart_cmd delete "$vm" >/dev/null 2>&1
 	done
-	if [ $rc -ne 0 ] && [ $rc -lt 128 ] && [ -f "$work/agent.log" ]; then
-		echo "--- last lines of the agent log ---" >&2
-		tail -n 40 "$work/agent.log" >&2
-	fi
+	show_agent_log_tail "$rc" "$work/agent.log"
 	rm -rf "$work"
 	[ $rc -eq 0 ] && say "Done: agent stopped, VM deleted, temp files removed"
 	exit $rc
@@ -72,11 +63,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	local p=$1
-	while (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; do p=$((p + 1)); done
-	echo "$p"
-}
 http_port=$(free_port 24646)
 rpc_port=$(free_port $((http_port + 1)))
 serf_port=$(free_port $((rpc_port + 1)))
